@@ -10,39 +10,11 @@
 import yargs from 'yargs';
 import type { Argv } from 'yargs';
 
-export { UsageError } from './core/errors.js';
+import { ExitCode } from './core/errors.js';
+
+export { ExitCode, UsageError, exitCodeFor } from './core/errors.js';
 
 declare const __WIRECAT_VERSION__: string | undefined;
-
-/** Exit codes of SPEC.md. */
-export const ExitCode = {
-  OK: 0,
-  NETWORK: 1,
-  USAGE: 2,
-  TIMEOUT: 3,
-  TLS: 4,
-  PROXY: 5,
-  SIGINT: 130,
-  SIGTERM: 143,
-} as const;
-
-/**
- * The exit code of SPEC.md for an error that ended a command.
- *
- * @param err What was thrown or what the command's Deferred failed with.
- * @returns The exit code.
- */
-export function exitCodeFor(err: unknown): number {
-  const code = (err as { code?: unknown } | null)?.code;
-  switch (code) {
-    case 'ERR_USAGE':
-      return ExitCode.USAGE;
-    case 'ERR_TIMEOUT':
-      return ExitCode.TIMEOUT;
-    default:
-      return ExitCode.NETWORK;
-  }
-}
 
 /** The subcommands; each arrives with its issue. */
 const COMMANDS: { name: string; describe: string }[] = [];

@@ -42,8 +42,57 @@ export {
   TimeoutError,
   UsageError,
   WirecatError,
+  NetworkError,
+  ConnectionRefusedError,
+  ConnectionLostError,
+  ConnectionDone,
+  ConnectError,
+  DNSLookupError,
+  CannotListenError,
+  TLSError,
+  ProcessDone,
+  ProcessTerminated,
+  ReactorNotRunning,
 } from './core/errors.js';
 export { setLogger } from './core/log.js';
 export type { Logger } from './core/log.js';
 export { Clock, LoopingCall, RealClock, deferLater, realClock } from './core/task.js';
 export type { IDelayedCall, IReactorTime } from './core/task.js';
+export {
+  ClientFactory,
+  DatagramProtocol,
+  Factory,
+  ProcessProtocol,
+  Protocol,
+  ReconnectingClientFactory,
+} from './core/protocol.js';
+export type {
+  Address,
+  IConnector,
+  IConsumer,
+  IListeningPort,
+  IMulticastTransport,
+  IProcessTransport,
+  IPushProducer,
+  ITransport,
+  IUDPTransport,
+  InetAddress,
+} from './core/protocol.js';
+export { LineReceiver } from './core/basic.js';
+export { Reactor, react, reactor } from './core/reactor.js';
+export type { ConnectTCPOptions, ListenTCPOptions, ListenUNIXOptions, ReactOptions } from './core/reactor.js';
+export { ExitCode, exitCodeFor } from './core/errors.js';
+export { UDPPort, isMulticastAddress, MAX_UDP_PAYLOAD_V4, MAX_UDP_PAYLOAD_V6 } from './core/udp.js';
+export type { UDPListenOptions } from './core/udp.js';
+export { ProcessTransport } from './core/process.js';
+export type { SpawnOptions } from './core/process.js';
+export { isTLSFailure, tlsErrorFrom } from './core/tls.js';
+export type { TLSOptions } from './core/tls.js';
+export { Relay, RelaySide } from './core/relay.js';
+export type { RelayDirection, RelayOptions, RelayResult } from './core/relay.js';
+export { StdioTransport } from './core/stdio.js';
+export type { StdioOptions } from './core/stdio.js';
+export { StreamTransport } from './core/stream.js';
+export { StreamConnector, StreamListeningPort } from './core/tcp.js';
+export { counters, newConnectionStats, snapshot, startLoopMonitor, stopLoopMonitor } from './core/diagnostics.js';
+export type { ConnectionStats, DiagnosticsSnapshot, LoopStats } from './core/diagnostics.js';

@@ -177,8 +177,12 @@ export class ConnectionRefusedError extends NetworkError {
 
 /** A host name did not resolve. */
 export class DNSLookupError extends NetworkError {
-  constructor(host: string, syscallCode = 'ENOTFOUND') {
-    super(`DNS lookup failed for '${host}'`, 'ERR_DNS_LOOKUP', host, syscallCode);
+  /**
+   * @param address What was looked up, `host` or `host:port`.
+   * @param syscallCode The resolver's code (`ENOTFOUND`, `EAI_AGAIN`...).
+   */
+  constructor(address: string, syscallCode = 'ENOTFOUND') {
+    super(syscallCode === 'EAI_AGAIN' ? 'DNS lookup failed (temporary failure)' : 'DNS lookup failed', 'ERR_DNS_LOOKUP', address, syscallCode);
   }
 }
 
@@ -237,9 +241,14 @@ export class ProcessTerminated extends WirecatError {
   readonly exitCode: number | null;
   /** The signal that ended it, or null. */
   readonly signal: NodeJS.Signals | null;
-  constructor(exitCode: number | null, signal: NodeJS.Signals | null) {
+  /**
+   * @param exitCode The exit status, or null when a signal ended it.
+   * @param signal The signal that ended it, or null.
+   * @param message What happened, when more is known than the status.
+   */
+  constructor(exitCode: number | null, signal: NodeJS.Signals | null, message?: string) {
     super(
-      signal ? `process ended by signal ${signal}` : `process ended with exit code ${exitCode}`,
+      message ?? (signal ? `process ended by signal ${signal}` : `process ended with exit code ${exitCode}`),
       'ERR_PROCESS_TERMINATED',
     );
     this.exitCode = exitCode;
@@ -253,10 +262,9 @@ export class ProcessTerminated extends WirecatError {
  *
  * @param err The error Node gave.
  * @param address The address attempted (`host:port` or a path).
- * @param host The host name, for DNS errors.
  * @returns A typed error.
  */
-export function connectErrorFrom(err: unknown, address: string, host?: string): WirecatError {
+export function connectErrorFrom(err: unknown, address: string): WirecatError {
   if (err instanceof WirecatError) return err;
   const e = err as NodeJS.ErrnoException;
   switch (e?.code) {
@@ -269,10 +277,49 @@ export function connectErrorFrom(err: unknown, address: string, host?: string): 
     case 'EAI_FAIL':
     case 'EAI_NONAME':
     case 'EAI_NODATA':
-      return new DNSLookupError(host ?? address, e.code);
+      return new DNSLookupError(address, e.code);
     case 'ETIMEDOUT':
       return new TimeoutError(`Connection timed out (attempted address: ${address})`);
     default:
       return new ConnectError(e?.message ?? String(err), address, e?.code);
   }
+}
+
+/** `reactor.stop()` when the reactor is not running. */
+export class ReactorNotRunning extends WirecatError {
+  constructor() {
+    super("Can't stop reactor that isn't running", 'ERR_REACTOR_NOT_RUNNING');
+  }
+}
+
+/** Exit codes of SPEC.md. */
+export const ExitCode = {
+  OK: 0,
+  NETWORK: 1,
+  USAGE: 2,
+  TIMEOUT: 3,
+  TLS: 4,
+  PROXY: 5,
+  SIGINT: 130,
+  SIGTERM: 143,
+} as const;
+
+/**
+ * The exit code of SPEC.md for the error that ended a program: the one
+ * place where errors become exit codes.
+ *
+ * @param err An error, a Failure's value, or anything thrown.
+ * @returns 2 usage, 3 timeout, 4 TLS, 5 proxy, else 1.
+ */
+export function exitCodeFor(err: unknown): number {
+  // A Failure (duck-typed: this module cannot import defer.ts at run time) stands for its value.
+  const isFailure = err !== null && typeof err === 'object' && 'value' in err && typeof (err as { getErrorMessage?: unknown }).getErrorMessage === 'function';
+  const value = isFailure ? (err as { value: unknown }).value : err;
+  const code = (value as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return ExitCode.NETWORK;
+  if (code === 'ERR_USAGE') return ExitCode.USAGE;
+  if (code === 'ERR_TIMEOUT') return ExitCode.TIMEOUT;
+  if (code === 'ERR_TLS') return ExitCode.TLS;
+  if (code.startsWith('ERR_PROXY')) return ExitCode.PROXY;
+  return ExitCode.NETWORK;
 }

@@ -1,0 +1,184 @@
+/**
+ * Diagnostics: what the reactor counts while it works, and the event
+ * loop's own figures, gathered into one plain object for `--stats`.
+ *
+ * Counting is integer increments on objects the transports hold anyway;
+ * the event-loop delay histogram runs only once `startLoopMonitor()` is
+ * called.
+ *
+ * @module
+ */
+
+import { type IntervalHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { deferredStats } from './defer.js';
+import { realClock } from './task.js';
+
+/** One connection's figures, kept by its transport. */
+export interface ConnectionStats {
+  /** Sequence number, from 1, in order of creation. */
+  id: number;
+  /** `tcp`, `unix`, `tls`, `udp`, `process`, `stdio`. */
+  kind: string;
+  /** The peer, as text. */
+  peer: string;
+  /** Our end, as text. */
+  local: string;
+  /** Whether we accepted it (server side) or connected (client side). */
+  direction: 'accepted' | 'connected' | 'local';
+  /** Bytes received. */
+  bytesIn: number;
+  /** Bytes written. */
+  bytesOut: number;
+  /** When the attempt started (ms, `performance.now()` scale). */
+  startedAt: number;
+  /** When the connection was up. */
+  connectedAt: number | undefined;
+  /** When the TLS handshake finished. */
+  secureAt: number | undefined;
+  /** When the first byte arrived. */
+  firstByteAt: number | undefined;
+  /** When it closed. */
+  closedAt: number | undefined;
+  /** Why it closed, when not cleanly. */
+  error: string | undefined;
+  /** Anything else a layer wants to report (SHA-256, exit status...). */
+  extra: Record<string, unknown>;
+}
+
+/** Totals across the process. */
+export const counters = {
+  connectionsOpened: 0,
+  connectionsClosed: 0,
+  connectionsFailed: 0,
+  bytesIn: 0,
+  bytesOut: 0,
+  datagramsIn: 0,
+  datagramsOut: 0,
+  datagramBytesIn: 0,
+  datagramBytesOut: 0,
+};
+
+let _nextId = 1;
+const _connections: ConnectionStats[] = [];
+/** Connections kept in detail; older ones are counted only. */
+const _MAX_KEPT = 10_000;
+
+/**
+ * Start the figures of a new connection and register it.
+ *
+ * @param kind `tcp`, `unix`, `tls`, ...
+ * @param direction Accepted, connected, or local (stdio, process).
+ * @param peer The peer as text.
+ * @param local Our end as text.
+ * @returns The record the transport updates.
+ */
+export function newConnectionStats(
+  kind: string,
+  direction: ConnectionStats['direction'],
+  peer: string,
+  local = '',
+): ConnectionStats {
+  const s: ConnectionStats = {
+    id: _nextId++,
+    kind,
+    peer,
+    local,
+    direction,
+    bytesIn: 0,
+    bytesOut: 0,
+    startedAt: performance.now(),
+    connectedAt: undefined,
+    secureAt: undefined,
+    firstByteAt: undefined,
+    closedAt: undefined,
+    error: undefined,
+    extra: {},
+  };
+  if (_connections.length >= _MAX_KEPT) _connections.shift();
+  _connections.push(s);
+  return s;
+}
+
+let _histogram: IntervalHistogram | undefined;
+let _eluStart: ReturnType<typeof performance.eventLoopUtilization> | undefined;
+let _peakRss = 0;
+let _rssTimer: NodeJS.Timeout | undefined;
+
+/**
+ * Start measuring the event loop's delay and utilisation, and sampling RSS.
+ * Idempotent; nothing runs until it is called.
+ *
+ * @param resolutionMs The delay histogram's sampling resolution.
+ */
+export function startLoopMonitor(resolutionMs = 10): void {
+  if (_histogram !== undefined) return;
+  _histogram = monitorEventLoopDelay({ resolution: resolutionMs });
+  _histogram.enable();
+  _eluStart = performance.eventLoopUtilization();
+  _peakRss = process.memoryUsage.rss();
+  _rssTimer = setInterval(() => {
+    const rss = process.memoryUsage.rss();
+    if (rss > _peakRss) _peakRss = rss;
+  }, 250);
+  _rssTimer.unref();
+}
+
+/** Stop what `startLoopMonitor()` started. */
+export function stopLoopMonitor(): void {
+  _histogram?.disable();
+  _histogram = undefined;
+  if (_rssTimer !== undefined) clearInterval(_rssTimer);
+  _rssTimer = undefined;
+}
+
+/** The event loop's figures. */
+export interface LoopStats {
+  delayMs: { p50: number; p99: number; max: number; mean: number } | undefined;
+  utilization: number | undefined;
+  timersCreated: number;
+  timersActive: number;
+  deferreds: { created: number; fired: number; failed: number; unhandled: number };
+  peakRssBytes: number;
+  rssBytes: number;
+  uptimeMs: number;
+}
+
+/** Everything `--stats` prints. */
+export interface DiagnosticsSnapshot {
+  connections: (ConnectionStats & { durationMs: number | undefined })[];
+  totals: typeof counters;
+  loop: LoopStats;
+}
+
+/**
+ * The figures so far, as one plain JSON-serialisable object.
+ *
+ * @returns Connections, totals and the event loop's figures.
+ */
+export function snapshot(): DiagnosticsSnapshot {
+  const rss = process.memoryUsage.rss();
+  if (rss > _peakRss) _peakRss = rss;
+  const h = _histogram;
+  const ns = 1e6;
+  return {
+    connections: _connections.map((c) => ({
+      ...c,
+      extra: { ...c.extra },
+      durationMs: c.closedAt !== undefined ? c.closedAt - (c.connectedAt ?? c.startedAt) : undefined,
+    })),
+    totals: { ...counters },
+    loop: {
+      delayMs:
+        h !== undefined && h.count > 0
+          ? { p50: h.percentile(50) / ns, p99: h.percentile(99) / ns, max: h.max / ns, mean: h.mean / ns }
+          : undefined,
+      utilization: _eluStart !== undefined ? performance.eventLoopUtilization(_eluStart).utilization : undefined,
+      timersCreated: realClock.timersCreated,
+      timersActive: realClock._active.size,
+      deferreds: { ...deferredStats },
+      peakRssBytes: _peakRss,
+      rssBytes: rss,
+      uptimeMs: performance.now(),
+    },
+  };
+}

@@ -1,0 +1,230 @@
+/**
+ * The process's stdin and stdout as one transport: what the network sends
+ * goes to stdout, what stdin gives is the protocol's data, and EOF on
+ * stdin is a half-close (`readConnectionLost`).
+ *
+ * @module
+ */
+
+import { performance } from 'node:perf_hooks';
+import type { Readable, Writable } from 'node:stream';
+import { Failure } from './defer.js';
+import { newConnectionStats, type ConnectionStats } from './diagnostics.js';
+import { ConnectionDone, ConnectionLostError } from './errors.js';
+import type { Address, IPushProducer, ITransport, Protocol } from './protocol.js';
+import { logProtocolError } from './stream.js';
+
+/** Options of {@link StdioTransport}. */
+export interface StdioOptions {
+  /** Where data comes from (default `process.stdin`). */
+  stdin?: Readable;
+  /** Where data goes (default `process.stdout`). */
+  stdout?: Writable;
+  /** Do not read stdin at all (stdin is treated as at EOF from the start). */
+  noInput?: boolean;
+}
+
+/**
+ * stdin and stdout driving a protocol.
+ */
+export class StdioTransport implements ITransport {
+  /** True until both stdin has ended and stdout was closed. */
+  connected = true;
+  /** True once `loseConnection()` was called. */
+  disconnecting = false;
+  /** This transport's figures (bytesIn: read from stdin; bytesOut: written to stdout). */
+  readonly stats: ConnectionStats;
+
+  private readonly _protocol: Protocol;
+  private readonly _in: Readable;
+  private readonly _out: Writable;
+  private _producer: IPushProducer | undefined = undefined;
+  private _producerPaused = false;
+  private _readDone = false;
+  private _writeDone = false;
+  private _error: Error | undefined = undefined;
+
+  /**
+   * Wire stdin/stdout to `protocol` and call `protocol.makeConnection(this)`.
+   *
+   * @param protocol The protocol.
+   * @param opts Other streams than the process's, or no input.
+   */
+  constructor(protocol: Protocol, opts: StdioOptions = {}) {
+    this._protocol = protocol;
+    this._in = opts.stdin ?? process.stdin;
+    this._out = opts.stdout ?? process.stdout;
+    this.stats = newConnectionStats('stdio', 'local', 'stdio');
+    this.stats.connectedAt = this.stats.startedAt;
+    this._out.on('drain', () => {
+      if (this._producer !== undefined && this._producerPaused) {
+        this._producerPaused = false;
+        this._producer.resumeProducing();
+      }
+    });
+    this._out.on('error', (err: NodeJS.ErrnoException) => {
+      // EPIPE: whoever read our stdout has gone; nothing more can be delivered.
+      this._error ??= err;
+      this._writeDone = true;
+      this._finish();
+    });
+    try {
+      protocol.makeConnection(this);
+    } catch (e) {
+      logProtocolError(`${protocol.constructor.name}.connectionMade`, e);
+    }
+    if (opts.noInput) {
+      queueMicrotask(() => this._onEnd());
+    } else {
+      this._in.on('data', (b: Buffer | string) => this._onData(typeof b === 'string' ? Buffer.from(b) : b));
+      this._in.on('end', () => this._onEnd());
+      this._in.on('error', (err) => {
+        this._error ??= err;
+        this._onEnd();
+      });
+    }
+  }
+
+  write(data: Buffer | string): void {
+    if (this._writeDone) return;
+    const n = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+    if (n === 0) return;
+    this.stats.bytesOut += n;
+    if (!this._out.write(data) && this._producer !== undefined && !this._producerPaused) {
+      this._producerPaused = true;
+      this._producer.pauseProducing();
+    }
+  }
+
+  writeSequence(chunks: (Buffer | string)[]): void {
+    for (const c of chunks) this.write(c);
+  }
+
+  /** Flush stdout and stop reading stdin. */
+  loseConnection(): void {
+    if (this.disconnecting) return;
+    this.disconnecting = true;
+    if (!this._readDone) {
+      this._readDone = true;
+      this._in.pause();
+      // Let the process exit although stdin is still open.
+      (this._in as { unref?: () => void }).unref?.();
+    }
+    this.loseWriteConnection();
+  }
+
+  /** Flush stdout; it is not closed (other writers may share it), but nothing more is written. */
+  loseWriteConnection(): void {
+    if (this._writeDone) return;
+    this._writeDone = true;
+    const done = () => {
+      this._fireWriteLost();
+      this._finish();
+    };
+    if (this._out.writableNeedDrain) this._out.once('drain', done);
+    else this._out.write('', done);
+  }
+
+  abortConnection(): void {
+    this.disconnecting = true;
+    this._readDone = true;
+    this._writeDone = true;
+    this._in.pause();
+    (this._in as { unref?: () => void }).unref?.();
+    this._finish();
+  }
+
+  getPeer(): Address {
+    return { type: 'STDIO', path: 'stdin' };
+  }
+
+  getHost(): Address {
+    return { type: 'STDIO', path: 'stdout' };
+  }
+
+  pauseProducing(): void {
+    this._in.pause();
+  }
+
+  resumeProducing(): void {
+    if (!this._readDone) this._in.resume();
+  }
+
+  stopProducing(): void {
+    this.loseConnection();
+  }
+
+  registerProducer(producer: IPushProducer, streaming: boolean): void {
+    if (this._producer !== undefined) throw new Error('a producer is already registered');
+    this._producer = producer;
+    this._producerPaused = false;
+    if (!streaming) producer.resumeProducing();
+    else if (this._out.writableNeedDrain) {
+      this._producerPaused = true;
+      producer.pauseProducing();
+    }
+  }
+
+  unregisterProducer(): void {
+    this._producer = undefined;
+  }
+
+  private _onData(b: Buffer): void {
+    if (this._readDone) return;
+    const st = this.stats;
+    if (st.firstByteAt === undefined) st.firstByteAt = performance.now();
+    st.bytesIn += b.length;
+    try {
+      this._protocol.dataReceived(b);
+    } catch (e) {
+      logProtocolError(`${this._protocol.constructor.name}.dataReceived`, e);
+      this.abortConnection();
+    }
+  }
+
+  private _onEnd(): void {
+    if (this._readDone && this.disconnecting) return;
+    this._readDone = true;
+    const p = this._protocol;
+    if (typeof p.readConnectionLost === 'function') {
+      try {
+        p.readConnectionLost();
+      } catch (e) {
+        logProtocolError(`${p.constructor.name}.readConnectionLost`, e);
+      }
+    } else {
+      this.loseConnection();
+    }
+    this._finish();
+  }
+
+  private _fireWriteLost(): void {
+    const p = this._protocol;
+    if (typeof p.writeConnectionLost === 'function' && !this.disconnecting) {
+      try {
+        p.writeConnectionLost();
+      } catch (e) {
+        logProtocolError(`${p.constructor.name}.writeConnectionLost`, e);
+      }
+    }
+  }
+
+  private _finish(): void {
+    if (!this.connected || !this._readDone || !this._writeDone) return;
+    this.connected = false;
+    this.stats.closedAt = performance.now();
+    const producer = this._producer;
+    this._producer = undefined;
+    producer?.stopProducing();
+    const reason =
+      this._error !== undefined
+        ? new Failure(new ConnectionLostError(this._error.message, 'stdio', (this._error as NodeJS.ErrnoException).code))
+        : new Failure(new ConnectionDone());
+    this._protocol.connected = false;
+    try {
+      this._protocol.connectionLost(reason);
+    } catch (e) {
+      logProtocolError(`${this._protocol.constructor.name}.connectionLost`, e);
+    }
+  }
+}
