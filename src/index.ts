@@ -96,3 +96,43 @@ export { StreamTransport } from './core/stream.js';
 export { StreamConnector, StreamListeningPort } from './core/tcp.js';
 export { counters, newConnectionStats, snapshot, startLoopMonitor, stopLoopMonitor } from './core/diagnostics.js';
 export type { ConnectionStats, DiagnosticsSnapshot, LoopStats } from './core/diagnostics.js';
+export {
+  ADDRESS_OPTIONS,
+  ADDRESS_TYPES,
+  addressOptionsTable,
+  addressTypesTable,
+  dumpAddress,
+  formatAddress,
+  formatProxyUrl,
+  parseAddress,
+  parseHostPort,
+  parsePort,
+  parseProxyUrl,
+} from './core/address.js';
+export type {
+  AddressDump,
+  AddressFamily,
+  AddressOptionDeclaration,
+  AddressOptionRow,
+  AddressOptions,
+  AddressSpec,
+  AddressType,
+  AddressTypeName,
+  AddressTypeRow,
+  AliasImplies,
+  BindAddress,
+  Credentials,
+  ExecAddressSpec,
+  FileAddressSpec,
+  HostPort,
+  HostPortAddressSpec,
+  ListenAddressSpec,
+  OptionName,
+  OptionValueKind,
+  ProxiedAddressSpec,
+  ProxyProtocol,
+  ProxyUrl,
+  Socks4AddressSpec,
+  StdioAddressSpec,
+  UnixAddressSpec,
+} from './core/address.js';
