@@ -1,5 +1,6 @@
 /**
- * The command line: yargs, global options, one-line errors and exit codes.
+ * The command line: yargs, the global options, one-line errors and exit
+ * codes, and the rendering of events and statistics on stderr.
  *
  * Everything the user sees that is not payload is decided here; the
  * subcommands in `src/commands` are thin, and the core never prints.
@@ -7,29 +8,69 @@
  * @module
  */
 
+import { createWriteStream, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import yargs from 'yargs';
 import type { Argv } from 'yargs';
-
-import { ExitCode } from './core/errors.js';
+import * as connectCmd from './commands/connect.js';
+import type { CommandContext, GlobalOptions } from './commands/context.js';
+import * as listenCmd from './commands/listen.js';
+import { ExitCode, UsageError, exitCodeFor } from './core/errors.js';
+import type { EventSink, WirecatEvent } from './core/events.js';
+import { setLogger } from './core/log.js';
+import { type Reactor, react, reactor as theReactor } from './core/reactor.js';
+import { snapshot, startLoopMonitor } from './core/diagnostics.js';
+import { Output } from './output.js';
 
 export { ExitCode, UsageError, exitCodeFor } from './core/errors.js';
 
 declare const __WIRECAT_VERSION__: string | undefined;
 
-/** The subcommands; each arrives with its issue. */
-const COMMANDS: { name: string; describe: string }[] = [];
+interface CommandModule {
+  command: string;
+  describe: string;
+  builder: (y: Argv) => Argv;
+  run: (ctx: CommandContext, args: any) => void;
+}
+
+/** The subcommands, in the order `--help` lists them. */
+const COMMANDS: CommandModule[] = [connectCmd, listenCmd];
+const COMMAND_NAMES = COMMANDS.map((c) => c.command.split(' ')[0]!);
 
 function version(): string {
   return typeof __WIRECAT_VERSION__ === 'string' ? __WIRECAT_VERSION__ : '0.0.0-dev';
 }
 
-function errorLine(subcommand: string | undefined, message: string): string {
-  const first = message.split('\n')[0];
-  return subcommand ? `wirecat: ${subcommand}: ${first}\n` : `wirecat: ${first}\n`;
+/**
+ * Options that take an optional value (`--stats [table|json]`, `-x [FILE]`)
+ * would swallow the next word (`--stats connect`); give them their value
+ * only when it is one of theirs.
+ */
+function normalizeArgv(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = argv[i + 1];
+    if (a === '--stats') {
+      if (next === 'table' || next === 'json') {
+        out.push(`--stats=${next}`);
+        i++;
+      } else out.push('--stats=table');
+    } else if (a === '-x' || a === '--hex-dump') {
+      if (next !== undefined && !next.startsWith('-') && !COMMAND_NAMES.includes(next) && /[/.]/.test(next) && net.isIP(next) === 0) {
+        out.push(`--hex-dump=${next}`);
+        i++;
+      } else out.push('--hex-dump=-');
+    } else if (a === '--') {
+      out.push(...argv.slice(i));
+      break;
+    } else out.push(a);
+  }
+  return out;
 }
 
-function parser(argv: string[]): Argv {
-  return yargs(argv)
+function parser(argv: string[], onCommand: (c: CommandModule, args: unknown) => void): Argv {
+  let y = yargs(argv)
     .scriptName('wirecat')
     .usage('wirecat <command> [options]\n\nA netcat/socat-style network toolkit with statistics and event-loop diagnostics.')
     .version(version())
@@ -38,45 +79,171 @@ function parser(argv: string[]): Argv {
     .alias('help', 'h')
     .strict()
     .demandCommand(1, 'a command is required (see wirecat --help)')
-    .epilogue('Exit codes: 0 ok, 1 network failure, 2 usage error, 3 timeout, 4 TLS failure, 5 proxy failure.')
+    .option('verbose', { alias: 'v', type: 'count', describe: 'more diagnostics on stderr (repeatable)', global: true })
+    .option('quiet', { type: 'boolean', describe: 'no warnings or diagnostics, only errors', global: true })
+    .option('stats', { type: 'string', describe: 'at exit, print statistics on stderr: table (default) or json', global: true })
+    .option('stats-file', { type: 'string', requiresArg: true, describe: 'write the statistics as JSON to FILE instead', global: true })
+    .option('json', { type: 'boolean', describe: 'newline-delimited JSON events on stderr', global: true })
+    .option('4', { type: 'boolean', describe: 'IPv4 only', global: true })
+    .option('6', { type: 'boolean', describe: 'IPv6 only', global: true })
+    .option('timeout', { alias: 'w', type: 'number', requiresArg: true, describe: 'connect timeout in seconds', global: true })
+    .option('idle-timeout', { alias: 'i', type: 'number', requiresArg: true, describe: 'close after SECS with no data either way (exit 3)', global: true })
+    .option('hex-dump', { alias: 'x', type: 'string', describe: 'trace both directions as hex on stderr, or --hex-dump=FILE', global: true })
+    .option('color', { type: 'boolean', describe: 'colour on stderr (--no-color, NO_COLOR and FORCE_COLOR are honoured)', global: true })
+    .conflicts('4', '6')
+    .completion('completion', 'print a bash/zsh completion script')
+    .epilogue(
+      'Exit codes: 0 ok, 1 network failure, 2 usage error, 3 timeout, 4 TLS failure, 5 proxy failure, 130/143 interrupted.\nSee man wirecat for every flag.',
+    )
     .wrap(Math.min(100, process.stdout.columns || 80));
+  for (const c of COMMANDS) y = y.command(c.command, c.describe, c.builder, (args) => onCommand(c, args));
+  return y;
+}
+
+interface ParsedGlobals {
+  verbose?: number;
+  quiet?: boolean;
+  stats?: string;
+  statsFile?: string;
+  json?: boolean;
+  '4'?: boolean;
+  '6'?: boolean;
+  timeout?: number;
+  idleTimeout?: number;
+  hexDump?: string;
+  color?: boolean;
+  _: (string | number)[];
+}
+
+function globalsFrom(a: ParsedGlobals): GlobalOptions {
+  const secs = (v: number | undefined, flag: string) => {
+    if (v === undefined) return undefined;
+    if (!Number.isFinite(v) || v <= 0) throw new UsageError(`${flag} needs a positive number of seconds, not '${String(v)}'`);
+    return Math.round(v * 1000);
+  };
+  return {
+    verbose: a.verbose ?? 0,
+    quiet: a.quiet ?? false,
+    json: a.json ?? false,
+    family: a['4'] ? 4 : a['6'] ? 6 : undefined,
+    timeoutMs: secs(a.timeout, '-w/--timeout'),
+    idleTimeoutMs: secs(a.idleTimeout, '-i/--idle-timeout'),
+  };
 }
 
 /**
- * Run the command line and give the exit code; never calls `process.exit`.
+ * Run the command line on `reactor` and give the exit code. Errors are
+ * printed as one line here; nothing in the program calls `process.exit`
+ * but `react()`.
  *
+ * @param r The reactor.
  * @param argv The arguments after the program name.
- * @param out Where `--help` and `--version` go (stdout).
- * @param err Where diagnostics and errors go (stderr).
  * @returns The exit code.
  */
-export async function main(
-  argv: string[],
-  out: (s: string) => void = (s) => void process.stdout.write(s),
-  err: (s: string) => void = (s) => void process.stderr.write(s),
-): Promise<number> {
+export async function runCli(r: Reactor, argv: string[]): Promise<number> {
+  const err = (s: string) => void process.stderr.write(s);
   const first = argv.find((a) => !a.startsWith('-'));
-  if (first !== undefined && first !== 'help' && !COMMANDS.some((c) => c.name === first)) {
-    err(errorLine(undefined, `unknown command '${first}' (see 'wirecat --help')`));
+  const wantsOnly = argv.includes('--help') || argv.includes('-h') || argv.includes('--version') || argv.includes('-V');
+  if (first !== undefined && !wantsOnly && first !== 'help' && first !== 'completion' && !COMMAND_NAMES.includes(first)) {
+    err(`wirecat: unknown command '${first}' (see 'wirecat --help')\n`);
     return ExitCode.USAGE;
   }
+  const norm = normalizeArgv(argv);
   let failure: string | undefined;
   let output = '';
-  await parser(argv)
+  let chosen: { module: CommandModule; args: ParsedGlobals } | undefined;
+  const y = parser(norm, (module, args) => {
+    chosen = { module, args: args as ParsedGlobals };
+  })
     .exitProcess(false)
     .fail((msg: string | null, e: Error | undefined) => {
       failure = msg ?? e?.message ?? 'usage error';
-    })
-    .parseAsync(argv, {}, (_e: Error | undefined, _parsed: unknown, text: string) => {
-      output = text;
-    })
-    .catch((e: unknown) => {
-      failure ??= e instanceof Error ? e.message : String(e);
     });
+  try {
+    await y.parseAsync(norm, {}, (_e: Error | undefined, _parsed: unknown, text: string) => {
+      output = text;
+    });
+  } catch (e) {
+    failure ??= e instanceof Error ? e.message : String(e);
+  }
+  const subcommand = chosen?.module.command.split(' ')[0];
   if (failure !== undefined) {
-    err(errorLine(undefined, failure));
+    err(`wirecat: ${subcommand ? `${subcommand}: ` : ''}${failure.split('\n')[0]}\n`);
     return ExitCode.USAGE;
   }
-  if (output) out(output.endsWith('\n') ? output : `${output}\n`);
-  return ExitCode.OK;
+  if (output) process.stdout.write(output.endsWith('\n') ? output : `${output}\n`);
+  if (chosen === undefined) return ExitCode.OK;
+
+  const a = chosen.args;
+  const name = subcommand!;
+  let globals: GlobalOptions;
+  try {
+    globals = globalsFrom(a);
+  } catch (e) {
+    err(`wirecat: ${name}: ${(e as Error).message}\n`);
+    return ExitCode.USAGE;
+  }
+  const out = new Output({
+    verbosity: globals.verbose,
+    quiet: globals.quiet,
+    json: globals.json,
+    noColorFlag: a.color === false,
+    forceColorFlag: a.color === true,
+  });
+  setLogger((m) => out.log(m));
+  const events: EventSink = { emit: (ev: WirecatEvent) => out.event(ev) };
+  const statsMode = a.statsFile !== undefined ? 'file' : a.stats === 'json' ? 'json' : a.stats !== undefined ? 'table' : undefined;
+  if (a.stats !== undefined && a.stats !== 'table' && a.stats !== 'json') {
+    err(`wirecat: ${name}: --stats takes table or json, not '${a.stats}'\n`);
+    return ExitCode.USAGE;
+  }
+  if (statsMode !== undefined) {
+    startLoopMonitor();
+    const printStats = async () => {
+      const snap = snapshot();
+      if (statsMode === 'file') writeFileSync(a.statsFile!, `${JSON.stringify(snap)}\n`);
+      else if (statsMode === 'json') err(`${JSON.stringify(snap)}\n`);
+      else err(await out.statsTable(snap));
+      if (globals.json) out.stats(snap);
+    };
+    r.addSystemEventTrigger('after', 'shutdown', printStats);
+    process.on('SIGUSR1', () => void printStats());
+  }
+  let tap: CommandContext['tap'];
+  if (a.hexDump !== undefined) {
+    const sink = a.hexDump === '-' || a.hexDump === '' ? process.stderr : createWriteStream(a.hexDump);
+    tap = out.hexDumper((s) => void sink.write(s));
+  }
+  const ctx: CommandContext = {
+    reactor: r,
+    events,
+    globals,
+    tap,
+    stdinIsTTY: process.stdin.isTTY === true,
+    pending: undefined,
+    name,
+  };
+  try {
+    chosen.module.run(ctx, a);
+  } catch (e) {
+    err(out.errorLine(name, e));
+    return exitCodeFor(e);
+  }
+  if (ctx.pending === undefined) return ExitCode.OK;
+  try {
+    return await ctx.pending;
+  } catch (e) {
+    err(out.errorLine(name, e));
+    if (globals.json) out.event({ event: 'error', code: String((e as { code?: unknown }).code ?? 'ERR'), message: (e as Error).message });
+    return exitCodeFor(e);
+  }
+}
+
+/**
+ * The program: run the command line under `react()`, which exits with its code.
+ *
+ * @param argv The arguments after the program name.
+ */
+export function main(argv: string[]): void {
+  void react((r) => runCli(r as Reactor, argv), argv, { reactor: theReactor });
 }

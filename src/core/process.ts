@@ -10,7 +10,15 @@ import { performance } from 'node:perf_hooks';
 import { Failure } from './defer.js';
 import { counters, newConnectionStats, type ConnectionStats } from './diagnostics.js';
 import { ProcessDone, ProcessTerminated } from './errors.js';
-import type { IProcessTransport, IPushProducer, ProcessProtocol } from './protocol.js';
+import {
+  type Address,
+  type IProcessTransport,
+  type IPushProducer,
+  type ITransport,
+  type Protocol,
+  ProcessProtocol as ProcessProtocolBase,
+  type ProcessProtocol,
+} from './protocol.js';
 import { logProtocolError } from './stream.js';
 
 /** Options of {@link ProcessTransport.spawn}. */
@@ -233,5 +241,122 @@ export class ProcessTransport implements IProcessTransport {
     } catch (e) {
       logProtocolError(`${this._protocol.constructor.name}.processEnded`, e);
     }
+  }
+}
+
+/**
+ * A child process seen as a byte stream: its stdout is what the protocol
+ * receives, what the protocol writes goes to its stdin, and the child's
+ * stdout EOF is a half-close (`readConnectionLost`). This is how `--exec`
+ * and `exec:` addresses join a relay. stderr passes through to ours.
+ */
+export class ProcessStreamTransport implements ITransport {
+  /** The process underneath. */
+  readonly process: ProcessTransport;
+  /** True until the child has ended. */
+  connected = true;
+  /** True once `loseConnection()` was called. */
+  disconnecting = false;
+  private readonly _command: string;
+
+  /**
+   * Start `file` and drive `protocol` with it.
+   *
+   * @param protocol The protocol (a relay side, usually).
+   * @param file The program.
+   * @param args Its arguments.
+   * @param opts Environment, working directory, and where the child's stderr goes.
+   */
+  constructor(
+    protocol: Protocol,
+    file: string,
+    args: readonly string[],
+    opts: SpawnOptions & { stderr?: (chunk: Buffer) => void } = {},
+  ) {
+    this._command = [file, ...args].join(' ');
+    const self = this;
+    const call = (what: string, fn: () => void) => {
+      try {
+        fn();
+      } catch (e) {
+        logProtocolError(`${protocol.constructor.name}.${what}`, e);
+      }
+    };
+    class Bridge extends ProcessProtocolBase {
+      override connectionMade(): void {
+        // The transport is assigned below, once spawn() returns.
+      }
+      override outReceived(data: Buffer): void {
+        call('dataReceived', () => protocol.dataReceived(data));
+      }
+      override errReceived(data: Buffer): void {
+        if (opts.stderr) opts.stderr(data);
+        else process.stderr.write(data);
+      }
+      override outConnectionLost(): void {
+        if (typeof protocol.readConnectionLost === 'function') call('readConnectionLost', () => protocol.readConnectionLost!());
+      }
+      override processEnded(reason: Failure): void {
+        self.connected = false;
+        protocol.connected = false;
+        call('connectionLost', () => protocol.connectionLost(reason));
+      }
+    }
+    this.process = ProcessTransport.spawn(new Bridge(), file, args, opts);
+    call('connectionMade', () => protocol.makeConnection(this));
+  }
+
+  write(data: Buffer | string): void {
+    this.process.write(data);
+  }
+
+  writeSequence(chunks: (Buffer | string)[]): void {
+    this.process.writeSequence(chunks);
+  }
+
+  /** Close the child's stdin and let it finish. */
+  loseConnection(): void {
+    this.disconnecting = true;
+    this.process.closeStdin();
+  }
+
+  /** Close the child's stdin (EOF); keep reading its output. */
+  loseWriteConnection(): void {
+    this.process.closeStdin();
+  }
+
+  /** Kill the child. */
+  abortConnection(): void {
+    this.disconnecting = true;
+    this.process.closeStdin();
+    this.process.signalProcess('SIGKILL');
+  }
+
+  getPeer(): Address {
+    return { type: 'PROCESS', path: this._command };
+  }
+
+  getHost(): Address {
+    return { type: 'PROCESS', path: String(this.process.pid ?? '') };
+  }
+
+  pauseProducing(): void {
+    this.process.pauseProducing();
+  }
+
+  resumeProducing(): void {
+    this.process.resumeProducing();
+  }
+
+  stopProducing(): void {
+    this.loseConnection();
+  }
+
+  registerProducer(producer: IPushProducer, streaming: boolean): void {
+    this.process.registerProducer(producer, streaming);
+  }
+
+  unregisterProducer(): void {
+    this.process.unregisterProducer();
   }
 }

@@ -31,6 +31,12 @@ export interface RelayOptions {
    * passing the EOF on and waiting for the other direction.
    */
   closeOnEof?: { a?: boolean; b?: boolean };
+  /** Pass side `a`'s (or `b`'s) EOF on as a half-close (default true); false keeps the other side's writing end open. */
+  forwardEof?: { a?: boolean; b?: boolean };
+  /** After side `a`'s (or `b`'s) EOF, close the relay this many ms later (nc's `-q`). */
+  closeAfterEofMs?: { a?: number; b?: number };
+  /** Rewrite the bytes read on side `a` (or `b`) before they are written to the other side (`--crlf`). */
+  transform?: { a?: (chunk: Buffer) => Buffer; b?: (chunk: Buffer) => Buffer };
 }
 
 /** How a relay ended. */
@@ -163,9 +169,11 @@ export class Relay {
     this.lastActivity = performance.now();
     const dir = this._opts.direction ?? 'both';
     if ((side === this.a && dir === 'b-to-a') || (side === this.b && dir === 'a-to-b')) return;
-    this._opts.tap?.(side.name, data);
+    const t = this._opts.transform?.[side.name];
+    const out = t === undefined ? data : t(data);
+    this._opts.tap?.(side.name, out);
     const other = this.other(side);
-    if (other.connected) other.transport!.write(data);
+    if (other.connected) other.transport!.write(out);
   }
 
   /** @internal */
@@ -175,8 +183,17 @@ export class Relay {
       return;
     }
     const other = this.other(side);
-    if (other.connected) other.transport!.loseWriteConnection();
-    if (other.eof) this._closeBoth();
+    if (this._opts.forwardEof?.[side.name] !== false && other.connected) other.transport!.loseWriteConnection();
+    if (other.eof) {
+      this._closeBoth();
+      return;
+    }
+    const after = this._opts.closeAfterEofMs?.[side.name];
+    if (after !== undefined) {
+      this._opts.clock.callLater(after, () => {
+        if (!this._finished) this._closeBoth();
+      });
+    }
   }
 
   /** @internal */

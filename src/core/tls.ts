@@ -7,11 +7,12 @@
  * @module
  */
 
+import { readFileSync } from 'node:fs';
 import type net from 'node:net';
 import type { ConnectionOptions, TlsOptions } from 'node:tls';
-import { type Deferred } from './defer.js';
-import { TLSError, connectErrorFrom } from './errors.js';
-import { loadTLS } from './lazy.js';
+import { Deferred } from './defer.js';
+import { TLSError, UsageError, connectErrorFrom } from './errors.js';
+import { loadCrypto, loadTLS } from './lazy.js';
 import type { ClientFactory, Factory } from './protocol.js';
 import { StreamConnector, StreamListeningPort, formatHostPort } from './tcp.js';
 import type { IReactorTime } from './task.js';
@@ -172,4 +173,123 @@ export function listenTLS(
 /** @returns Whether `host` is an IP address literal (no SNI is sent for those). */
 function isIPAddress(host: string): boolean {
   return /^[\d.]+$/.test(host) || host.includes(':');
+}
+
+/** TLS settings as the command line and addresses give them: file paths and names. */
+export interface TLSSettings {
+  /** Verify the server (default true). */
+  verify?: boolean;
+  servername?: string;
+  /** ALPN protocols, in preference order. */
+  alpn?: string[];
+  /** CA bundle file (PEM). */
+  ca?: string;
+  /** Certificate file (PEM). */
+  cert?: string;
+  /** Key file (PEM). */
+  key?: string;
+  minVersion?: string;
+  maxVersion?: string;
+  ciphers?: string;
+}
+
+const _TLS_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
+
+/**
+ * Turn settings with file names into Node TLS options, reading the files.
+ *
+ * @param s The settings.
+ * @param readFile How to read a file (default `fs.readFileSync`).
+ * @returns TLS options.
+ * @throws {UsageError} For a missing or unreadable file, a key without a
+ *   certificate, or an unknown TLS version.
+ */
+export function tlsOptionsFrom(s: TLSSettings, readFile: (path: string) => Buffer = _readFile): TLSOptions {
+  const read = (what: string, path: string): Buffer => {
+    try {
+      return readFile(path);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new UsageError(`cannot read ${what} file '${path}': ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    }
+  };
+  const version = (what: string, v: string | undefined) => {
+    if (v === undefined) return undefined;
+    const norm = v.replace(/^tls(v)?/i, 'TLSv').replace(/^(\d)/, 'TLSv$1');
+    if (!_TLS_VERSIONS.includes(norm)) throw new UsageError(`unknown ${what} '${v}' (valid: ${_TLS_VERSIONS.join(', ')})`);
+    return norm as TLSOptions['minVersion'];
+  };
+  if ((s.cert === undefined) !== (s.key === undefined)) {
+    throw new UsageError(s.cert === undefined ? 'a key needs a certificate (--cert)' : 'a certificate needs its key (--key)');
+  }
+  const o: TLSOptions = { rejectUnauthorized: s.verify !== false };
+  if (s.ca !== undefined) o.ca = read('CA', s.ca);
+  if (s.cert !== undefined) o.cert = read('certificate', s.cert);
+  if (s.key !== undefined) o.key = read('key', s.key);
+  if (s.servername !== undefined) o.servername = s.servername;
+  if (s.alpn !== undefined && s.alpn.length > 0) o.ALPNProtocols = s.alpn;
+  const min = version('minimum TLS version', s.minVersion);
+  const max = version('maximum TLS version', s.maxVersion);
+  if (min) o.minVersion = min;
+  if (max) o.maxVersion = max;
+  if (s.ciphers !== undefined) o.ciphers = s.ciphers;
+  return o;
+}
+
+function _readFile(path: string): Buffer {
+  return readFileSync(path);
+}
+
+/** A certificate made up on the spot. */
+export interface EphemeralCertificate {
+  /** PEM certificate. */
+  cert: string;
+  /** PEM private key. */
+  key: string;
+  /** SHA-256 fingerprint, colon-separated hex (as `openssl x509 -fingerprint -sha256` prints it). */
+  fingerprint256: string;
+}
+
+/**
+ * A self-signed certificate for `name`, valid from yesterday for 30 days,
+ * made in-process: the key with Node's crypto, the certificate with
+ * node-forge (loaded on first use). No `openssl` binary is needed.
+ *
+ * @param name The subject's common name and DNS subjectAltName.
+ * @returns A Deferred of the PEM certificate, key and fingerprint.
+ */
+export function ephemeralCertificate(name: string): Deferred<EphemeralCertificate> {
+  return Deferred.fromPromise(
+    import('node-forge').then((mod) => {
+      const forge = ((mod as { default?: typeof import('node-forge') }).default ?? mod) as typeof import('node-forge');
+      const crypto = loadCrypto();
+      const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+      const keyPem = privateKey.export({ type: 'pkcs1', format: 'pem' }) as string;
+      const pubPem = publicKey.export({ type: 'spki', format: 'pem' }) as string;
+      const cert = forge.pki.createCertificate();
+      cert.publicKey = forge.pki.publicKeyFromPem(pubPem);
+      cert.serialNumber = `01${crypto.randomBytes(8).toString('hex')}`;
+      const now = Date.now();
+      cert.validity.notBefore = new Date(now - 86_400_000);
+      cert.validity.notAfter = new Date(now + 30 * 86_400_000);
+      const attrs = [{ name: 'commonName', value: name }, { name: 'organizationName', value: 'wirecat ephemeral' }];
+      cert.setSubject(attrs);
+      cert.setIssuer(attrs);
+      const altNames: { type: number; value?: string; ip?: string }[] = [];
+      if (/^[\d.]+$/.test(name) || name.includes(':')) altNames.push({ type: 7, ip: name });
+      else altNames.push({ type: 2, value: name });
+      if (name !== 'localhost') altNames.push({ type: 2, value: 'localhost' });
+      altNames.push({ type: 7, ip: '127.0.0.1' });
+      cert.setExtensions([
+        { name: 'basicConstraints', cA: false },
+        { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
+        { name: 'extKeyUsage', serverAuth: true },
+        { name: 'subjectAltName', altNames },
+      ]);
+      cert.sign(forge.pki.privateKeyFromPem(keyPem), forge.md.sha256.create());
+      const certPem = forge.pki.certificateToPem(cert);
+      const fingerprint256 = new crypto.X509Certificate(certPem).fingerprint256;
+      return { cert: certPem, key: keyPem, fingerprint256 };
+    }),
+  );
 }
