@@ -15,6 +15,8 @@ import type { Argv } from 'yargs';
 import * as connectCmd from './commands/connect.js';
 import type { CommandContext, GlobalOptions } from './commands/context.js';
 import * as listenCmd from './commands/listen.js';
+import * as relayCmd from './commands/relay.js';
+import * as unixCmd from './commands/unix.js';
 import { ExitCode, UsageError, exitCodeFor } from './core/errors.js';
 import type { EventSink, WirecatEvent } from './core/events.js';
 import { setLogger } from './core/log.js';
@@ -34,7 +36,7 @@ interface CommandModule {
 }
 
 /** The subcommands, in the order `--help` lists them. */
-const COMMANDS: CommandModule[] = [connectCmd, listenCmd];
+const COMMANDS: CommandModule[] = [connectCmd, listenCmd, relayCmd, unixCmd];
 const COMMAND_NAMES = COMMANDS.map((c) => c.command.split(' ')[0]!);
 
 function version(): string {
@@ -61,6 +63,9 @@ function normalizeArgv(argv: string[]): string[] {
         out.push(`--hex-dump=${next}`);
         i++;
       } else out.push('--hex-dump=-');
+    } else if (a === '-') {
+      // yargs reads a lone '-' as a flag; for addresses it means stdio.
+      out.push('stdio');
     } else if (a === '--') {
       out.push(...argv.slice(i));
       break;

@@ -11,7 +11,7 @@ import { BlockList, isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Readable, Writable } from 'node:stream';
 import { Deferred, Failure } from './defer.js';
-import { TCPClientEndpoint, type TCPTarget } from './endpoints.js';
+import { TCPClientEndpoint, type TCPTarget, UNIXClientEndpoint } from './endpoints.js';
 import { ConnectionLostError, ConnectionRefusedError, TimeoutError, UsageError } from './errors.js';
 import { type ClosedEvent, type EventSink, nullSink } from './events.js';
 import { Hub } from './hub.js';
@@ -40,6 +40,8 @@ export function lfToCrlf(chunk: Buffer): Buffer {
 
 /** Options of {@link netcatConnect}. */
 export interface ConnectSessionOptions {
+  /** A Unix socket path (`@name`: abstract) instead of host and port. */
+  unixPath?: string;
   host: string;
   /** One port, or several with `zero` (a range). */
   ports: number[];
@@ -174,18 +176,21 @@ export function netcatConnect(reactor: Reactor, opts: ConnectSessionOptions): De
   factory.buildProtocol = () => relay.b;
   const started = performance.now();
   const target: TCPTarget = { host: opts.host, port, family: opts.family, timeoutMs: opts.timeoutMs, bindAddress: opts.bindAddress, tls: opts.tls };
-  const connecting = connectWithRetry(reactor, target, factory, {
-    deadlineMs: opts.waitMs,
-    retries: opts.retries,
-    events,
-  });
+  const connecting =
+    opts.unixPath !== undefined
+      ? new UNIXClientEndpoint(reactor, opts.unixPath, opts.timeoutMs).connect(factory)
+      : connectWithRetry(reactor, target, factory, {
+          deadlineMs: opts.waitMs,
+          retries: opts.retries,
+          events,
+        });
   return connecting.addCallback((p: Protocol) => {
     const t = p.transport as StreamTransport;
     const st = t.stats;
     events.emit({
       event: 'connected',
       id: st.id,
-      proto: opts.tls ? 'tls' : 'tcp',
+      proto: opts.unixPath !== undefined ? 'unix' : opts.tls ? 'tls' : 'tcp',
       peer: st.peer,
       local: st.local,
       connectMs: (st.connectedAt ?? performance.now()) - started,
@@ -284,6 +289,12 @@ class _Closer extends Protocol {
 
 /** Options of {@link netcatListen}. */
 export interface ListenSessionOptions {
+  /** Listen on this Unix socket path (`@name`: abstract) instead of host and port. */
+  unixPath?: string;
+  /** Permissions of the Unix socket file. */
+  unixMode?: number;
+  /** Remove a stale Unix socket at the path first (never a non-socket). */
+  unlinkStale?: boolean;
   /** Address to bind (default: every address). */
   host?: string;
   port: number;
@@ -370,7 +381,7 @@ export function netcatListen(reactor: Reactor, opts: ListenSessionOptions): Defe
   let port: IListeningPort | undefined;
   let active = 0;
   let accepted = 0;
-  const proto = opts.tls ? 'tls' : 'tcp';
+  const proto = opts.unixPath !== undefined ? 'unix' : opts.tls ? 'tls' : 'tcp';
 
   let hub: Hub | undefined;
   if (opts.keepOpen && mode !== 'exec') {
@@ -489,7 +500,9 @@ export function netcatListen(reactor: Reactor, opts: ListenSessionOptions): Defe
     return side;
   };
 
-  const listening = opts.tls
+  const listening = opts.unixPath !== undefined
+    ? reactor.listenUNIX(opts.unixPath, factory, { mode: opts.unixMode, unlinkStale: opts.unlinkStale })
+    : opts.tls
     ? reactor.listenTLS(opts.port, factory, { ...opts.tls, host: opts.host }, (err) =>
         events.emit({ event: 'error', code: 'ERR_TLS', message: `TLS handshake with a client failed: ${err.message}` }),
       )
@@ -499,6 +512,7 @@ export function netcatListen(reactor: Reactor, opts: ListenSessionOptions): Defe
       port = p;
       const h = p.getHost();
       if (h.type === 'TCP') events.emit({ event: 'listening', proto, address: h.host, port: h.port });
+      else if (h.type === 'UNIX') events.emit({ event: 'listening', proto, address: h.path });
       return undefined;
     },
     (f: Failure) => {

@@ -9,7 +9,7 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { Failure } from './defer.js';
 import { counters, newConnectionStats, type ConnectionStats } from './diagnostics.js';
-import { ProcessDone, ProcessTerminated } from './errors.js';
+import { ConnectError, ProcessDone, ProcessTerminated } from './errors.js';
 import {
   type Address,
   type IProcessTransport,
@@ -40,6 +40,8 @@ export class ProcessTransport implements IProcessTransport {
   readonly stats: ConnectionStats;
   /** Exit status once known. */
   status: { exitCode: number | null; signal: NodeJS.Signals | null } | undefined = undefined;
+  /** Why the program could not be started, when it could not. */
+  spawnError: NodeJS.ErrnoException | undefined = undefined;
 
   private readonly _protocol: ProcessProtocol;
   private _producer: IPushProducer | undefined = undefined;
@@ -197,6 +199,7 @@ export class ProcessTransport implements IProcessTransport {
       // The program could not be started (ENOENT, EACCES): report it as an
       // exit with the shell's conventional status.
       if (this._exited) return;
+      this.spawnError = err;
       const status = err.code === 'ENOENT' ? 127 : 126;
       const t = new ProcessTerminated(status, null, `cannot run '${file}': ${err.code === 'ENOENT' ? 'command not found' : err.message}`);
       this._exit(new Failure(t), status, null);
@@ -257,7 +260,8 @@ export class ProcessStreamTransport implements ITransport {
   connected = true;
   /** True once `loseConnection()` was called. */
   disconnecting = false;
-  private readonly _command: string;
+  /** @internal The command line, for messages. */
+  readonly _command: string;
 
   /**
    * Start `file` and drive `protocol` with it.
@@ -299,7 +303,10 @@ export class ProcessStreamTransport implements ITransport {
       override processEnded(reason: Failure): void {
         self.connected = false;
         protocol.connected = false;
-        call('connectionLost', () => protocol.connectionLost(reason));
+        // A program that could not start is a failed connection, not an exit.
+        const spawnError = self.process?.spawnError;
+        const why = spawnError ? new Failure(new ConnectError(reason.getErrorMessage(), self._command, spawnError.code)) : reason;
+        call('connectionLost', () => protocol.connectionLost(why));
       }
     }
     this.process = ProcessTransport.spawn(new Bridge(), file, args, opts);

@@ -9,7 +9,7 @@
 
 import { performance } from 'node:perf_hooks';
 import { Deferred, Failure } from './defer.js';
-import { ConnectionDone, ConnectionLostError, TimeoutError } from './errors.js';
+import { ConnectionDone, ConnectionLostError, ProcessDone, ProcessTerminated, TimeoutError } from './errors.js';
 import { Protocol } from './protocol.js';
 import type { IDelayedCall, IReactorTime } from './task.js';
 
@@ -198,10 +198,13 @@ export class Relay {
 
   /** @internal */
   _lost(side: RelaySide, reason: Failure): void {
-    if (this._failure === undefined && !reason.check(ConnectionDone)) this._failure = reason;
+    // A clean close, or a child process that ended (whatever its status,
+    // which the caller reports), is not a failure of the relay.
+    const clean = reason.check(ConnectionDone, ProcessDone, ProcessTerminated) !== undefined;
+    if (this._failure === undefined && !clean) this._failure = reason;
     const other = this.other(side);
     if (other.connected) {
-      if (reason.check(ConnectionLostError) && !reason.check(ConnectionDone)) other.transport!.abortConnection();
+      if (reason.check(ConnectionLostError)) other.transport!.abortConnection();
       else other.transport!.loseConnection();
     }
     this._maybeFinish(false);

@@ -22,6 +22,12 @@ export interface StdioOptions {
   stdout?: Writable;
   /** Do not read stdin at all (stdin is treated as at EOF from the start). */
   noInput?: boolean;
+  /** End (close) the output stream when the write side closes: for files, not for the process's stdout. */
+  closeOutput?: boolean;
+  /** The kind in the statistics (default `stdio`). */
+  kind?: string;
+  /** The name of the endpoint in the statistics (default `stdio`). */
+  name?: string;
 }
 
 /**
@@ -43,6 +49,7 @@ export class StdioTransport implements ITransport {
   private _readDone = false;
   private _writeDone = false;
   private _error: Error | undefined = undefined;
+  private readonly _closeOutput: boolean;
 
   /**
    * Wire stdin/stdout to `protocol` and call `protocol.makeConnection(this)`.
@@ -54,7 +61,8 @@ export class StdioTransport implements ITransport {
     this._protocol = protocol;
     this._in = opts.stdin ?? process.stdin;
     this._out = opts.stdout ?? process.stdout;
-    this.stats = newConnectionStats('stdio', 'local', 'stdio');
+    this.stats = newConnectionStats(opts.kind ?? 'stdio', 'local', opts.name ?? 'stdio');
+    this._closeOutput = opts.closeOutput ?? false;
     this.stats.connectedAt = this.stats.startedAt;
     this._out.on('drain', () => {
       if (this._producer !== undefined && this._producerPaused) {
@@ -121,7 +129,8 @@ export class StdioTransport implements ITransport {
       this._fireWriteLost();
       this._finish();
     };
-    if (this._out.writableNeedDrain) this._out.once('drain', done);
+    if (this._closeOutput) this._out.end(done);
+    else if (this._out.writableNeedDrain) this._out.once('drain', done);
     else this._out.write('', done);
   }
 

@@ -6,10 +6,20 @@
 
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { Deferred } from './defer.js';
-import { counters } from './diagnostics.js';
-import { CannotListenError, UsageError } from './errors.js';
-import type { DatagramProtocol, IMulticastTransport, InetAddress } from './protocol.js';
+import { performance } from 'node:perf_hooks';
+import { Deferred, Failure } from './defer.js';
+import { type ConnectionStats, counters, newConnectionStats } from './diagnostics.js';
+import { CannotListenError, ConnectionDone, UsageError } from './errors.js';
+import {
+  type Address,
+  type DatagramProtocol,
+  DatagramProtocol as DatagramProtocolBase,
+  type IMulticastTransport,
+  type IPushProducer,
+  type ITransport,
+  type InetAddress,
+  type Protocol,
+} from './protocol.js';
 import { formatHostPort } from './tcp.js';
 import { logProtocolError } from './stream.js';
 
@@ -237,4 +247,160 @@ export function isMulticastAddress(addr: string): boolean {
   }
   if (net.isIPv6(addr)) return /^ff/i.test(addr);
   return false;
+}
+
+/**
+ * A UDP socket seen as a byte stream, for relays: each datagram is a chunk
+ * of data, each chunk written is one datagram (split at the UDP maximum).
+ * A client socket talks to one peer; a server socket (`udp-listen`)
+ * answers the last sender. UDP has no EOF: a relay over it ends by its
+ * idle timeout or from the other side.
+ */
+export class DatagramStreamTransport implements ITransport {
+  connected = true;
+  disconnecting = false;
+  /** The statistics of this "connection". */
+  readonly stats: ConnectionStats;
+  private _port: UDPPort | undefined;
+  private _peer: { host: string; port: number } | undefined;
+  private _queue: Buffer[] = [];
+
+  /**
+   * @param protocol The protocol that gets the datagrams as data.
+   * @param port The bound socket (from `UDPPort.listen`); pass the protocol given to it.
+   * @param peer The peer of a client socket; omitted for a server (answers the last sender).
+   */
+  constructor(
+    private readonly _protocol: Protocol,
+    peer?: { host: string; port: number },
+  ) {
+    this._peer = peer;
+    this.stats = newConnectionStats('udp', peer ? 'connected' : 'accepted', peer ? formatHostPort(peer.host, peer.port) : 'udp peers');
+    this.stats.connectedAt = this.stats.startedAt;
+  }
+
+  /** @internal Called once the socket is bound. */
+  _bound(port: UDPPort): void {
+    this._port = port;
+    if (this._peer) port.connect(this._peer.host, this._peer.port);
+    try {
+      this._protocol.makeConnection(this);
+    } catch (e) {
+      logProtocolError(`${this._protocol.constructor.name}.connectionMade`, e);
+    }
+    const q = this._queue;
+    this._queue = [];
+    for (const b of q) this.write(b);
+  }
+
+  /** @internal A datagram arrived. */
+  _datagram(data: Buffer, from: InetAddress): void {
+    if (!this._peer || this.stats.direction === 'accepted') this._peer = { host: from.host, port: from.port };
+    const st = this.stats;
+    if (st.firstByteAt === undefined) st.firstByteAt = performance.now();
+    st.bytesIn += data.length;
+    try {
+      this._protocol.dataReceived(data);
+    } catch (e) {
+      logProtocolError(`${this._protocol.constructor.name}.dataReceived`, e);
+    }
+  }
+
+  write(data: Buffer | string): void {
+    if (!this.connected) return;
+    const buf = typeof data === 'string' ? Buffer.from(data) : data;
+    const port = this._port;
+    if (port === undefined) {
+      this._queue.push(buf);
+      return;
+    }
+    const peer = this._peer;
+    if (peer === undefined) return; // a server with nobody to answer yet
+    const max = port.family === 6 ? MAX_UDP_PAYLOAD_V6 : MAX_UDP_PAYLOAD_V4;
+    for (let off = 0; off < buf.length; off += max) {
+      const part = buf.subarray(off, Math.min(buf.length, off + max));
+      this.stats.bytesOut += part.length;
+      if (this.stats.direction === 'connected') port.write(part);
+      else port.write(part, peer);
+    }
+  }
+
+  writeSequence(chunks: (Buffer | string)[]): void {
+    for (const c of chunks) this.write(c);
+  }
+
+  /** UDP has no EOF to send: nothing happens. */
+  loseWriteConnection(): void {}
+
+  loseConnection(): void {
+    if (!this.connected) return;
+    this.disconnecting = true;
+    this._close();
+  }
+
+  abortConnection(): void {
+    this.loseConnection();
+  }
+
+  getPeer(): Address {
+    return this._peer ? { type: 'UDP', host: this._peer.host, port: this._peer.port } : { type: 'UDP', host: '', port: 0 };
+  }
+
+  getHost(): Address {
+    return this._port ? this._port.getHost() : { type: 'UDP', host: '', port: 0 };
+  }
+
+  /** Datagrams cannot be held back (Node offers no way to stop reading a UDP socket); excess is dropped by the kernel, as UDP does. */
+  pauseProducing(): void {}
+
+  resumeProducing(): void {}
+
+  stopProducing(): void {
+    this.loseConnection();
+  }
+
+  registerProducer(_producer: IPushProducer, _streaming: boolean): void {}
+
+  unregisterProducer(): void {}
+
+  private _close(): void {
+    const port = this._port;
+    const finish = () => {
+      if (!this.connected) return;
+      this.connected = false;
+      this.stats.closedAt = performance.now();
+      this._protocol.connected = false;
+      try {
+        this._protocol.connectionLost(new Failure(new ConnectionDone()));
+      } catch (e) {
+        logProtocolError(`${this._protocol.constructor.name}.connectionLost`, e);
+      }
+    };
+    if (port) port.stopListening().addBoth(finish);
+    else finish();
+  }
+}
+
+/**
+ * Bind a UDP socket and drive `protocol` with it as a byte stream.
+ *
+ * @param protocol The protocol.
+ * @param opts Bind address and port, and the peer for a client.
+ * @returns A Deferred fired once bound; fails with `CannotListenError`.
+ */
+export function openDatagramStream(
+  protocol: Protocol,
+  opts: { bindHost?: string; bindPort?: number; peer?: { host: string; port: number }; family?: 4 | 6 },
+): Deferred<DatagramStreamTransport> {
+  const t = new DatagramStreamTransport(protocol, opts.peer);
+  class Feed extends DatagramProtocolBase {
+    override datagramReceived(data: Buffer, addr: InetAddress): void {
+      t._datagram(data, addr);
+    }
+  }
+  const family = opts.family ?? (opts.peer !== undefined && net.isIPv6(opts.peer.host) ? 6 : undefined);
+  return UDPPort.listen(opts.bindPort ?? 0, new Feed(), { host: opts.bindHost, family }).addCallback((port: UDPPort) => {
+    t._bound(port);
+    return t;
+  }) as unknown as Deferred<DatagramStreamTransport>;
 }

@@ -9,7 +9,7 @@
  *   `retry`, `info`;
  * - `-vv`: closed `probe`s and every `datagram`;
  * - never: `error` (the CLI prints the error that ends the program, once,
- *   with {@link formatError}).
+ *   with `formatError()`).
  *
  * With `--json` every event is written, whatever `-v` and `--quiet` say:
  * the events are what was asked for.

@@ -1,0 +1,366 @@
+/**
+ * Two addresses bridged: the engine of `wirecat relay` (socat's
+ * two-address relay). Each parsed address is opened as a transport for one
+ * side of a {@link Relay}; a listening address with `fork` serves each
+ * accepted connection with its own second address.
+ *
+ * @module
+ */
+
+import { createReadStream, createWriteStream } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { Writable } from 'node:stream';
+import type { AddressSpec } from './address.js';
+import { formatAddress } from './address.js';
+import { Deferred, Failure } from './defer.js';
+import { TCPClientEndpoint, UNIXClientEndpoint } from './endpoints.js';
+import { ConnectionLostError, TimeoutError, UsageError } from './errors.js';
+import { type EventSink, nullSink } from './events.js';
+import { ProcessStreamTransport } from './process.js';
+import { type Address, Factory, type IListeningPort, type Protocol } from './protocol.js';
+import type { Reactor } from './reactor.js';
+import { Relay, type RelayDirection, type RelayOptions, type RelayResult } from './relay.js';
+import { StdioTransport } from './stdio.js';
+import type { StreamTransport } from './stream.js';
+import { type TLSOptions, tlsOptionsFrom } from './tls.js';
+import { openDatagramStream } from './udp.js';
+import { addressText } from './tcp.js';
+
+/** Options of {@link bridge}. */
+export interface BridgeOptions {
+  /** `-u` (left to right) / `-U` (right to left). */
+  direction?: RelayDirection;
+  /** `-T`: close a pair after this long with no data (ms); the relay exits 3. */
+  idleTimeoutMs?: number;
+  /** `-w`: connect timeout (ms), unless an address sets `connect-timeout=`. */
+  connectTimeoutMs?: number;
+  /** `-4`/`-6`. */
+  family?: 4 | 6;
+  events?: EventSink;
+  /** `-x`: 'a' = from the left address, 'b' = from the right. */
+  tap?: RelayOptions['tap'];
+}
+
+const _LISTENING = new Set(['tcp-listen', 'tls-listen', 'unix-listen', 'udp-listen']);
+
+/**
+ * Whether an address waits for a peer rather than reaching out.
+ *
+ * @param spec A parsed address.
+ * @returns True for the `*-listen` types.
+ */
+export function isListening(spec: AddressSpec): boolean {
+  return _LISTENING.has(spec.type);
+}
+
+function _tlsFor(spec: AddressSpec, server: boolean): TLSOptions {
+  const o = spec.options;
+  return tlsOptionsFrom({
+    verify: server ? o.verify === true : o.verify !== false,
+    servername: o.servername,
+    alpn: o.alpn,
+    ca: o.cafile,
+    cert: o.cert,
+    key: o.key,
+  });
+}
+
+/**
+ * Open a connecting (or local) address and attach `protocol` to it.
+ *
+ * @param reactor The reactor.
+ * @param spec A non-listening address.
+ * @param protocol The protocol to drive (a relay side).
+ * @param opts Timeouts and family.
+ * @returns A Deferred fired once the protocol is connected.
+ */
+export function openAddress(
+  reactor: Reactor,
+  spec: AddressSpec,
+  protocol: Protocol,
+  opts: BridgeOptions = {},
+): Deferred<void> {
+  const factory = new Factory();
+  factory.buildProtocol = () => protocol;
+  const timeoutMs = spec.options.connectTimeoutMs ?? opts.connectTimeoutMs;
+  const done = (d: Deferred<unknown>) => d.addCallback(() => undefined) as unknown as Deferred<void>;
+  switch (spec.type) {
+    case 'stdio':
+      new StdioTransport(protocol);
+      return _fired();
+    case 'tcp':
+    case 'tls': {
+      if (spec.options.proxy && spec.options.proxy.length > 0) {
+        return _failed(new UsageError(`'proxy=' on ${spec.type}: addresses is not supported yet (it comes with the proxy work)`));
+      }
+      const ep = new TCPClientEndpoint(reactor, {
+        host: spec.host,
+        port: spec.port,
+        family: spec.family ?? opts.family,
+        timeoutMs,
+        bindAddress: spec.options.bind,
+        tls: spec.type === 'tls' ? _tlsFor(spec, false) : undefined,
+      });
+      return done(ep.connect(factory));
+    }
+    case 'unix':
+      return done(new UNIXClientEndpoint(reactor, spec.path, timeoutMs).connect(factory));
+    case 'udp':
+      return done(
+        openDatagramStream(protocol, {
+          peer: { host: spec.host, port: spec.port },
+          bindHost: spec.options.bind?.host,
+          bindPort: spec.options.bind?.port,
+          family: spec.family ?? opts.family,
+        }),
+      );
+    case 'exec':
+      new ProcessStreamTransport(protocol, spec.argv[0]!, spec.argv.slice(1));
+      return _fired();
+    case 'file': {
+      const o = spec.options;
+      if (o.create || o.append) {
+        const out = createWriteStream(spec.path, { flags: o.append ? 'a' : 'w', mode: o.mode });
+        const d = new Deferred<void>();
+        out.once('error', (e: NodeJS.ErrnoException) => d.errback(new UsageError(`cannot open '${spec.path}' for writing: ${e.code ?? e.message}`)));
+        out.once('open', () => {
+          new StdioTransport(protocol, { stdout: out, noInput: true, closeOutput: true, kind: 'file', name: spec.path });
+          d.callback(undefined);
+        });
+        return d;
+      }
+      const input = createReadStream(spec.path);
+      const d = new Deferred<void>();
+      input.once('error', (e: NodeJS.ErrnoException) => d.errback(new UsageError(`cannot open '${spec.path}': ${e.code === 'ENOENT' ? 'no such file' : (e.code ?? e.message)}`)));
+      input.once('open', () => {
+        const sink = new Writable({ write: (_c, _e, cb) => cb() });
+        new StdioTransport(protocol, { stdin: input, stdout: sink, kind: 'file', name: spec.path });
+        d.callback(undefined);
+      });
+      return d;
+    }
+    case 'socks5':
+    case 'socks4a':
+    case 'http-proxy':
+      return _failed(new UsageError(`${spec.type}: addresses are not supported yet (they come with the proxy work)`));
+    case 'tcp-listen':
+    case 'tls-listen':
+    case 'unix-listen':
+    case 'udp-listen': {
+      // A listening address on the connecting side: wait for one peer.
+      const d = new Deferred<void>();
+      let taken = false;
+      const f = new Factory();
+      f.buildProtocol = () => {
+        if (taken) return undefined;
+        taken = true;
+        queueMicrotask(() => port?.stopListening());
+        return protocol;
+      };
+      let port: IListeningPort | undefined;
+      const made = protocol.makeConnection;
+      protocol.makeConnection = (t) => {
+        protocol.makeConnection = made;
+        made.call(protocol, t);
+        d.callback(undefined);
+      };
+      if (spec.type === 'udp-listen') {
+        protocol.makeConnection = made;
+        return done(openDatagramStream(protocol, { bindHost: spec.host, bindPort: spec.port, family: spec.family ?? opts.family }));
+      }
+      listenAddress(reactor, spec, f, opts).addCallbacks(
+        (p: IListeningPort) => {
+          port = p;
+          return undefined;
+        },
+        (fl: Failure) => {
+          d.errback(fl);
+          return undefined;
+        },
+      );
+      return d;
+    }
+  }
+}
+
+/**
+ * Listen on a `*-listen` address (UDP excluded: see {@link openAddress}).
+ *
+ * @param reactor The reactor.
+ * @param spec The address.
+ * @param factory Builds a protocol per accepted connection.
+ * @param opts Events and family.
+ * @returns A Deferred of the listening port.
+ */
+export function listenAddress(reactor: Reactor, spec: AddressSpec, factory: Factory, opts: BridgeOptions = {}): Deferred<IListeningPort> {
+  const events = opts.events ?? nullSink;
+  let d: Deferred<IListeningPort>;
+  switch (spec.type) {
+    case 'tcp-listen':
+    {
+      const fam = spec.family ?? opts.family;
+      const host = spec.host ?? (fam === 4 ? '0.0.0.0' : fam === 6 ? '::' : undefined);
+      d = reactor.listenTCP(spec.port, factory, { host, backlog: spec.options.backlog, ipv6Only: fam === 6 });
+    }
+      break;
+    case 'tls-listen': {
+      const o = spec.options;
+      if (o.cert === undefined) return _failed(new UsageError('tls-listen: needs cert= and key= (PEM files)'));
+      const tls = _tlsFor(spec, true);
+      d = reactor.listenTLS(spec.port, factory, { ...tls, requestCert: o.verify === true, host: spec.host, backlog: o.backlog }, (err) =>
+        events.emit({ event: 'error', code: 'ERR_TLS', message: `TLS handshake with a client failed: ${err.message}` }),
+      );
+      break;
+    }
+    case 'unix-listen':
+      d = reactor.listenUNIX(spec.path, factory, { mode: spec.options.mode, unlinkStale: spec.options.unlinkEarly, backlog: spec.options.backlog });
+      break;
+    default:
+      return _failed(new UsageError(`${spec.type}: is not a listening stream address`));
+  }
+  return d.addCallback((p: IListeningPort) => {
+    const h = p.getHost();
+    events.emit({
+      event: 'listening',
+      proto: spec.type.replace('-listen', ''),
+      address: h.type === 'UNIX' ? h.path : h.type === 'TCP' || h.type === 'UDP' ? h.host : '',
+      ...(h.type === 'TCP' ? { port: h.port } : {}),
+    });
+    return p;
+  }) as unknown as Deferred<IListeningPort>;
+}
+
+function _fired(): Deferred<void> {
+  const d = new Deferred<void>();
+  d.callback(undefined);
+  return d;
+}
+
+function _failed<T>(err: Error): Deferred<T> {
+  const d = new Deferred<T>();
+  d.errback(err);
+  return d;
+}
+
+function _peerText(p: Protocol): string {
+  const t = p.transport as Partial<StreamTransport> | undefined;
+  return t?.stats?.peer ?? _addr(t?.getPeer?.());
+}
+
+function _addr(a: Address | undefined): string {
+  return a === undefined ? '' : addressText(a);
+}
+
+/**
+ * Relay between two addresses, as socat does.
+ *
+ * Without `fork` one pair is served and the relay ends with it. With
+ * `fork` on a listening left address, every accepted connection gets its
+ * own right address, concurrently; `max-conns=N` caps how many pairs run at
+ * once (further connections wait, paused, until a pair ends); a reset or
+ * error ends only its own pair.
+ *
+ * @param reactor The reactor.
+ * @param left The first address (opened first).
+ * @param right The second address.
+ * @param opts Direction, timeouts, events.
+ * @returns A Deferred of the exit code (never fires with `fork`, until interrupted).
+ */
+export function bridge(reactor: Reactor, left: AddressSpec, right: AddressSpec, opts: BridgeOptions = {}): Deferred<number> {
+  const events = opts.events ?? nullSink;
+  const leftText = formatAddress(left, { redact: true });
+  const rightText = formatAddress(right, { redact: true });
+  const newRelay = () =>
+    new Relay({ clock: reactor, idleTimeoutMs: opts.idleTimeoutMs, direction: opts.direction, tap: opts.tap });
+  const report = (relay: Relay, r: RelayResult | Failure) => {
+    const ok = !(r instanceof Failure);
+    const res = ok ? (r as RelayResult) : undefined;
+    events.emit({
+      event: 'closed',
+      id: (relay.a.transport as Partial<StreamTransport> | undefined)?.stats?.id ?? 0,
+      peer: `${_peerText(relay.a) || leftText} <-> ${_peerText(relay.b) || rightText}`,
+      bytesIn: res?.bytesAtoB ?? relay.a.bytesIn,
+      bytesOut: res?.bytesBtoA ?? relay.b.bytesIn,
+      durationMs: res?.durationMs ?? (relay.startedAt === undefined ? 0 : performance.now() - relay.startedAt),
+      ...(ok ? {} : { error: (r as Failure).getErrorMessage() }),
+    });
+  };
+
+  if (left.type === 'udp-listen' || !isListening(left) || !left.options.fork) {
+    if (right.options.fork) return _failed(new UsageError(`fork belongs on the first (listening) address, not on '${rightText}'`));
+    if (left.options.fork && !isListening(left)) return _failed(new UsageError(`fork needs a listening address, not '${leftText}'`));
+    const relay = newRelay();
+    const result = new Deferred<number>();
+    openAddress(reactor, left, relay.a, opts)
+      .addCallback(() => openAddress(reactor, right, relay.b, opts))
+      .addErrback((f: Failure) => {
+        relay.abort(f);
+        return undefined;
+      });
+    relay.done.addCallbacks(
+      (r: RelayResult) => {
+        report(relay, r);
+        result.callback(0);
+        return undefined;
+      },
+      (f: Failure) => {
+        report(relay, f);
+        result.errback(f);
+        return undefined;
+      },
+    );
+    return result;
+  }
+
+  // fork: one pair per accepted connection.
+  const maxConns = left.options.maxConns;
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  const result = new Deferred<number>();
+  const factory = new Factory();
+  factory.buildProtocol = () => {
+    const relay = newRelay();
+    let started = false;
+    const start = () => {
+      started = true;
+      active++;
+      openAddress(reactor, right, relay.b, opts).addErrback((f: Failure) => {
+        relay.abort(f);
+        return undefined;
+      });
+    };
+    const side = relay.a;
+    const made = side.makeConnection;
+    side.makeConnection = (t) => {
+      side.makeConnection = made;
+      made.call(side, t);
+      const st = (t as Partial<StreamTransport>).stats;
+      if (st) events.emit({ event: 'accepted', id: st.id, proto: left.type.replace('-listen', ''), peer: st.peer, local: st.local });
+      if (maxConns !== undefined && active >= maxConns) {
+        // Wait, paused (the relay side paused its reading already), for a slot.
+        waiting.push(start);
+      } else {
+        start();
+      }
+    };
+    relay.done.addBoth((r: unknown) => {
+      if (started) active--;
+      else {
+        const i = waiting.indexOf(start);
+        if (i >= 0) waiting.splice(i, 1);
+      }
+      report(relay, r as RelayResult | Failure);
+      if (r instanceof Failure && !r.check(ConnectionLostError, TimeoutError)) {
+        events.emit({ event: 'error', code: String((r.value as { code?: unknown })?.code ?? 'ERR'), message: r.getErrorMessage() });
+      }
+      if (started) waiting.shift()?.();
+      return undefined;
+    });
+    return side;
+  };
+  listenAddress(reactor, left, factory, opts).addErrback((f: Failure) => {
+    result.errback(f);
+    return undefined;
+  });
+  return result;
+}
