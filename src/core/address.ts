@@ -147,7 +147,7 @@ export interface AddressOptionDeclaration {
 }
 
 const _CLIENT_IP: readonly OptionName[] = ['pf', 'bind', 'connect-timeout'];
-const _LISTEN_STREAM: readonly OptionName[] = ['fork', 'reuseaddr', 'backlog', 'max-conns', 'pf'];
+const _LISTEN_STREAM: readonly OptionName[] = ['fork', 'reuseaddr', 'backlog', 'max-conns', 'pf', 'bind'];
 const _TLS_COMMON: readonly OptionName[] = ['verify', 'cafile', 'cert', 'key'];
 
 /**
@@ -203,7 +203,7 @@ export const ADDRESS_TYPES: readonly AddressType[] = [
     implies: { 'UDP4-LISTEN': { family: 4 }, 'UDP6-LISTEN': { family: 6 } },
     params: 'listen',
     syntax: 'udp-listen:[HOST:]PORT',
-    options: ['fork', 'reuseaddr', 'pf', 'crlf'],
+    options: ['fork', 'reuseaddr', 'pf', 'bind', 'crlf'],
     listens: true,
     help: 'UDP server, replies to the last sender (fork: one session per sender)',
     examples: ['udp-listen:5000', 'udp-listen:0.0.0.0:5353,fork'],
@@ -313,7 +313,7 @@ export const ADDRESS_OPTIONS: readonly AddressOptionDeclaration[] = [
   { name: 'backlog', aliases: [], kind: 'integer', value: 'N', key: 'backlog', min: 1, help: 'length of the queue of connections not yet accepted' },
   { name: 'max-conns', aliases: ['max-children'], kind: 'integer', value: 'N', key: 'maxConns', min: 1, help: 'at most N connections at a time (with fork); more wait in the backlog' },
   { name: 'pf', aliases: ['protocol-family'], kind: 'family', value: 'ip4|ip6', help: 'IP family, as the 4/6 aliases (TCP4, TCP6-LISTEN, ...) and -4/-6' },
-  { name: 'bind', aliases: [], kind: 'host-port', value: 'ADDR[:PORT]', key: 'bind', help: 'local address and port to send from (bind=:PORT: any address); IPv6 in brackets' },
+  { name: 'bind', aliases: [], kind: 'host-port', value: 'ADDR[:PORT]', key: 'bind', help: 'clients: local address and port to send from (bind=:PORT: any address); listeners: the address to listen on, as socat has it (tcp-listen:8080,bind=127.0.0.1); IPv6 in brackets' },
   { name: 'connect-timeout', aliases: [], kind: 'seconds', value: 'SECS', key: 'connectTimeoutMs', help: 'give up connecting after SECS seconds (decimals allowed), exit 3' },
   { name: 'proxy', aliases: [], kind: 'url', value: 'URL', key: 'proxy', repeatable: true, help: 'connect through socks5://, socks5h://, socks4a://, socks4:// or http://[user:pass@]host:port; repeat to chain, first hop first' },
   { name: 'verify', aliases: ['openssl-verify'], kind: 'boolean', value: '0|1', key: 'verify', help: 'tls: verify the server certificate and name (default 1); tls-listen: require and verify a client certificate (default 0)' },

@@ -166,7 +166,7 @@ export function openAddress(
       };
       if (spec.type === 'udp-listen') {
         protocol.makeConnection = made;
-        return done(openDatagramStream(protocol, { bindHost: spec.host, bindPort: spec.port, family: spec.family ?? opts.family }));
+        return done(openDatagramStream(protocol, { bindHost: spec.host ?? spec.options.bind?.host, bindPort: spec.port, family: spec.family ?? opts.family }));
       }
       listenAddress(reactor, spec, f, opts).addCallbacks(
         (p: IListeningPort) => {
@@ -199,7 +199,7 @@ export function listenAddress(reactor: Reactor, spec: AddressSpec, factory: Fact
     case 'tcp-listen':
     {
       const fam = spec.family ?? opts.family;
-      const host = spec.host ?? (fam === 4 ? '0.0.0.0' : fam === 6 ? '::' : undefined);
+      const host = spec.host ?? spec.options.bind?.host ?? (fam === 4 ? '0.0.0.0' : fam === 6 ? '::' : undefined);
       d = reactor.listenTCP(spec.port, factory, { host, backlog: spec.options.backlog, ipv6Only: fam === 6 });
     }
       break;
@@ -207,7 +207,7 @@ export function listenAddress(reactor: Reactor, spec: AddressSpec, factory: Fact
       const o = spec.options;
       if (o.cert === undefined) return _failed(new UsageError('tls-listen: needs cert= and key= (PEM files)'));
       const tls = _tlsFor(spec, true);
-      d = reactor.listenTLS(spec.port, factory, { ...tls, requestCert: o.verify === true, host: spec.host, backlog: o.backlog }, (err) =>
+      d = reactor.listenTLS(spec.port, factory, { ...tls, requestCert: o.verify === true, host: spec.host ?? o.bind?.host, backlog: o.backlog }, (err) =>
         events.emit({ event: 'error', code: 'ERR_TLS', message: `TLS handshake with a client failed: ${err.message}` }),
       );
       break;

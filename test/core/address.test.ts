@@ -614,13 +614,13 @@ describe('parseAddress() errors', () => {
   });
 
   it.each([
-    ['tcp-listen:80,forkk', "unknown option 'forkk' for tcp-listen (valid: fork, reuseaddr, backlog, max-conns, pf, crlf)"],
-    ['TCP-L:80,FORKK', "unknown option 'forkk' for tcp-listen (valid: fork, reuseaddr, backlog, max-conns, pf, crlf)"],
+    ['tcp-listen:80,forkk', "unknown option 'forkk' for tcp-listen (valid: fork, reuseaddr, backlog, max-conns, pf, bind, crlf)"],
+    ['TCP-L:80,FORKK', "unknown option 'forkk' for tcp-listen (valid: fork, reuseaddr, backlog, max-conns, pf, bind, crlf)"],
     ['tcp:h:80,fork', "option 'fork' is not valid for tcp (valid: pf, bind, connect-timeout, proxy, crlf)"],
     ['tcp:h:80,socksport=1', "option 'socksport' is not valid for tcp (valid: pf, bind, connect-timeout, proxy, crlf)"],
     ['tls:h:1,mode=0600', "option 'mode' is not valid for tls (valid: pf, bind, connect-timeout, proxy, verify, cafile, cert, key, servername, alpn, crlf)"],
-    ['tls-listen:1,servername=x', "option 'servername' is not valid for tls-listen (valid: fork, reuseaddr, backlog, max-conns, pf, verify, cafile, cert, key, alpn, crlf)"],
-    ['udp-listen:1,backlog=5', "option 'backlog' is not valid for udp-listen (valid: fork, reuseaddr, pf, crlf)"],
+    ['tls-listen:1,servername=x', "option 'servername' is not valid for tls-listen (valid: fork, reuseaddr, backlog, max-conns, pf, bind, verify, cafile, cert, key, alpn, crlf)"],
+    ['udp-listen:1,backlog=5', "option 'backlog' is not valid for udp-listen (valid: fork, reuseaddr, pf, bind, crlf)"],
     ['unix:/s,pf=ip4', "option 'pf' is not valid for unix (valid: crlf)"],
     ['stdio,fork', "option 'fork' is not valid for stdio (valid: crlf)"],
     ['exec:cat,fork', "option 'fork' is not valid for exec (valid: crlf)"],
