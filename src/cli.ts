@@ -74,6 +74,23 @@ function normalizeArgv(argv: string[]): string[] {
   return out;
 }
 
+/** Global options whose value is the next word (`-w 5 connect ...`). */
+const VALUE_OPTIONS = new Set(['--stats-file', '-w', '--timeout', '-i', '--idle-timeout']);
+
+/** The first word that is not an option or an option's value: the subcommand. */
+function firstWord(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') return argv[i + 1];
+    if (VALUE_OPTIONS.has(a)) {
+      i++;
+      continue;
+    }
+    if (!a.startsWith('-')) return a;
+  }
+  return undefined;
+}
+
 function parser(argv: string[], onCommand: (c: CommandModule, args: unknown) => void): Argv {
   let y = yargs(argv)
     .scriptName('wirecat')
@@ -147,7 +164,7 @@ function globalsFrom(a: ParsedGlobals): GlobalOptions {
  */
 export async function runCli(r: Reactor, argv: string[]): Promise<number> {
   const err = (s: string) => void process.stderr.write(s);
-  const first = argv.find((a) => !a.startsWith('-'));
+  const first = firstWord(normalizeArgv(argv));
   const wantsOnly = argv.includes('--help') || argv.includes('-h') || argv.includes('--version') || argv.includes('-V');
   if (first !== undefined && !wantsOnly && first !== 'help' && first !== 'completion' && !COMMAND_NAMES.includes(first)) {
     err(`wirecat: unknown command '${first}' (see 'wirecat --help')\n`);

@@ -410,10 +410,12 @@ export function netcatListen(reactor: Reactor, opts: ListenSessionOptions): Defe
       events.emit({ event: 'refused', peer: peerText, reason: `--max-conns ${opts.maxConns} reached` });
       return undefined;
     }
-    if (!opts.keepOpen && accepted >= 1) return undefined;
+    // Like ncat, --broker and --chat keep accepting without -k.
+    const many = opts.keepOpen || mode === 'broker' || mode === 'chat';
+    if (!many && accepted >= 1) return undefined;
     accepted++;
     active++;
-    if (!opts.keepOpen) port?.stopListening();
+    if (!many) port?.stopListening();
     const onAccepted = (p: Protocol) => {
       const t = p.transport as StreamTransport;
       const st = t.stats;
@@ -452,7 +454,7 @@ export function netcatListen(reactor: Reactor, opts: ListenSessionOptions): Defe
       c.connectionLost = (reason: Failure) => {
         lost(reason);
         onClosed(c.transport as StreamTransport);
-        if (!opts.keepOpen) result.callback(0);
+        if (!opts.keepOpen && mode === 'echo') result.callback(0);
       };
       return c;
     }
