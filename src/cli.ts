@@ -22,7 +22,7 @@ import type { EventSink, WirecatEvent } from './core/events.js';
 import { setLogger } from './core/log.js';
 import { type Reactor, react, reactor as theReactor } from './core/reactor.js';
 import { snapshot, startLoopMonitor } from './core/diagnostics.js';
-import { Output } from './output.js';
+import { Output, type Spinner } from './output.js';
 
 export { ExitCode, UsageError, exitCodeFor } from './core/errors.js';
 
@@ -154,6 +154,36 @@ function globalsFrom(a: ParsedGlobals): GlobalOptions {
 }
 
 /**
+ * While `--wait` retries, a spinner on stderr (a TTY, not CI) tells how long
+ * it has waited; `-v` lines are written through it so they do not garble it.
+ */
+function spinnerSink(out: Output, inner: EventSink, text: string): EventSink & { stop: () => void } {
+  let spinner: Spinner | undefined;
+  let done = false;
+  const started = Date.now();
+  void out.spinner(text).then((s) => {
+    if (done) s.stop();
+    else spinner = s;
+  });
+  const stop = () => {
+    done = true;
+    spinner?.stop();
+    spinner = undefined;
+  };
+  return {
+    stop,
+    emit(ev: WirecatEvent) {
+      if (ev.event === 'retry') {
+        spinner?.update(`${text} (${((Date.now() - started) / 1000).toFixed(0)} s, attempt ${ev.attempt + 1}: ${ev.reason.replace(/ \(attempted address.*\)$/, '')})`);
+      } else if (ev.event === 'connected' || ev.event === 'probe' || ev.event === 'error') {
+        stop();
+      }
+      inner.emit(ev);
+    },
+  };
+}
+
+/**
  * Run the command line on `reactor` and give the exit code. Errors are
  * printed as one line here; nothing in the program calls `process.exit`
  * but `react()`.
@@ -213,7 +243,8 @@ export async function runCli(r: Reactor, argv: string[]): Promise<number> {
     forceColorFlag: a.color === true,
   });
   setLogger((m) => out.log(m));
-  const events: EventSink = { emit: (ev: WirecatEvent) => out.event(ev) };
+  let events: EventSink & { stop?: () => void } = { emit: (ev: WirecatEvent) => out.event(ev) };
+  if ((a as { wait?: number }).wait !== undefined) events = spinnerSink(out, events, `waiting for ${String((a as { host?: string }).host)}:${String((a as { port?: string }).port)}`);
   const statsMode = a.statsFile !== undefined ? 'file' : a.stats === 'json' ? 'json' : a.stats !== undefined ? 'table' : undefined;
   if (a.stats !== undefined && a.stats !== 'table' && a.stats !== 'json') {
     err(`wirecat: ${name}: --stats takes table or json, not '${a.stats}'\n`);
@@ -255,6 +286,7 @@ export async function runCli(r: Reactor, argv: string[]): Promise<number> {
   try {
     return await ctx.pending;
   } catch (e) {
+    events.stop?.();
     err(out.errorLine(name, e));
     if (globals.json) out.event({ event: 'error', code: String((e as { code?: unknown }).code ?? 'ERR'), message: (e as Error).message });
     return exitCodeFor(e);

@@ -159,13 +159,13 @@ describe('formatEvent()', () => {
       'wirecat: Refused 10.0.0.5:4444: denied by --deny\n',
     );
   });
-  it("formatEvent() renders an open probe in nc's words at -v and a closed one only at -vv", () => {
+  it("formatEvent() renders open and closed probes in nc -zv's words at -v, nothing at 0", () => {
     const open: WirecatEvent = { event: 'probe', host: '127.0.0.1', port: 80, open: true, connectMs: 0.2 };
     const closed: WirecatEvent = { event: 'probe', host: '127.0.0.1', port: 81, open: false, reason: 'refused' };
     expect(human(open)).toBe('wirecat: Connection to 127.0.0.1 80 port [tcp/*] succeeded!\n');
     expect(human(open, 0)).toBeUndefined();
-    expect(human(closed, 1)).toBeUndefined();
-    expect(human(closed, 2)).toBe('wirecat: connect to 127.0.0.1 port 81 (tcp) failed: Connection refused\n');
+    expect(human(closed, 0)).toBeUndefined();
+    expect(human(closed, 1)).toBe('wirecat: connect to 127.0.0.1 port 81 (tcp) failed: Connection refused\n');
     expect(human({ event: 'probe', host: 'h', port: 1, open: false, reason: 'filtered' }, 2)).toBe(
       'wirecat: connect to h port 1 (tcp) failed: filtered\n',
     );

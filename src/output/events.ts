@@ -7,7 +7,7 @@
  * - `-v`: `listening`, `connected`, `accepted`, `closed` (and its
  *   `sha256 sent`/`sha256 received` lines), `refused`, open `probe`s,
  *   `retry`, `info`;
- * - `-vv`: closed `probe`s and every `datagram`;
+ * - `-vv`: every `datagram` (closed `probe`s show at `-v`, as with nc -zv);
  * - never: `error` (the CLI prints the error that ends the program, once,
  *   with `formatError()`).
  *
@@ -123,7 +123,7 @@ export function formatEvent(ev: WirecatEvent, opts: EventFormatOptions): string 
       return v >= 1 ? line(`${c.yellow('Refused')} ${ev.peer}: ${ev.reason}`) : undefined;
     case 'probe':
       if (ev.open) return v >= 1 ? line(`Connection to ${ev.host} ${ev.port} port [tcp/*] ${c.green('succeeded!')}`) : undefined;
-      if (v < 2) return undefined;
+      if (v < 1) return undefined;
       return line(`connect to ${ev.host} port ${ev.port} (tcp) failed: ${_PROBE_REASONS[ev.reason ?? ''] ?? ev.reason ?? 'not open'}`);
     case 'retry':
       return v >= 1

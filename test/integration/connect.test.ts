@@ -171,7 +171,7 @@ describe('connect: -z port probes', () => {
     expect(r.stderr).not.toContain('succeeded');
   });
 
-  it('-z over a range with one open and one closed port exits 1 and -v reports only the open one', async () => {
+  it('-z over a range with one open and one closed port exits 1 and -v reports both in nc -zv words', async () => {
     // Find an open port P (ours) whose neighbour P+1 is closed (bounded tries).
     let open: number | undefined;
     for (let i = 0; i < 20 && open === undefined; i++) {
@@ -184,7 +184,10 @@ describe('connect: -z port probes', () => {
     const r = await wirecat(['-v', 'connect', '-z', '127.0.0.1', `${open}-${open! + 1}`]);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
-    expect(r.stderr.split('\n').filter(Boolean)).toEqual([`wirecat: Connection to 127.0.0.1 ${open} port [tcp/*] succeeded!`]);
+    expect(r.stderr.split('\n').filter(Boolean)).toEqual([
+      `wirecat: Connection to 127.0.0.1 ${open} port [tcp/*] succeeded!`,
+      `wirecat: connect to 127.0.0.1 port ${open! + 1} (tcp) failed: Connection refused`,
+    ]);
   });
 });
 
