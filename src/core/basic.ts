@@ -46,9 +46,10 @@ export class LineReceiver extends Protocol {
     if (this._busyReceiving) return;
     this._busyReceiving = true;
     try {
-      const delim = this._delimiterBytes();
       while (this._buffer.length > 0 && !this.paused) {
         if (this.lineMode) {
+          // Read each time: lineReceived() may change the delimiter.
+          const delim = this._delimiterBytes();
           const at = this._buffer.indexOf(delim);
           if (at < 0) {
             if (this._buffer.length >= this.MAX_LENGTH + delim.length) {

@@ -47,7 +47,8 @@ export class ProcessTransport implements IProcessTransport {
   private _producer: IPushProducer | undefined = undefined;
   private _producerPaused = false;
   private _stdinClosed = false;
-  private _openPipes = 2;
+  /** stdin, stdout and stderr: processEnded waits for all three to close. */
+  private _openPipes = 3;
   private _exited = false;
   private _ended = false;
   private _reason: Failure | undefined = undefined;
@@ -194,6 +195,7 @@ export class ProcessTransport implements IProcessTransport {
     c.stdin.on('close', () => {
       this._stdinClosed = true;
       call('inConnectionLost', () => p.inConnectionLost());
+      this._pipeClosed();
     });
     c.on('error', (err: NodeJS.ErrnoException) => {
       // The program could not be started (ENOENT, EACCES): report it as an
@@ -203,7 +205,6 @@ export class ProcessTransport implements IProcessTransport {
       const status = err.code === 'ENOENT' ? 127 : 126;
       const t = new ProcessTerminated(status, null, `cannot run '${file}': ${err.code === 'ENOENT' ? 'command not found' : err.message}`);
       this._exit(new Failure(t), status, null);
-      this._openPipes = 0;
       this._maybeEnded();
     });
     c.on('exit', (code, signal) => {

@@ -172,7 +172,9 @@ export class Factory {
 
   /** Called by ports and connectors when they start using this factory. */
   doStart(): void {
-    if (this.numPorts++ === 0) this.startFactory();
+    // Counted after startFactory(), as Twisted does: a start that throws is retried next time.
+    if (this.numPorts === 0) this.startFactory();
+    this.numPorts++;
   }
 
   /** Called by ports and connectors when they stop using this factory. */

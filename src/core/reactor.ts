@@ -12,13 +12,13 @@
 import { lstatSync, unlinkSync, chmodSync } from 'node:fs';
 import net from 'node:net';
 import { Deferred, DeferredList, Failure, maybeDeferred } from './defer.js';
-import { CannotListenError, ExitCode, ReactorNotRunning, UsageError, exitCodeFor } from './errors.js';
+import { CannotListenError, ConnectError, ExitCode, ReactorNotRunning, UsageError, exitCodeFor } from './errors.js';
 import { logMessage } from './log.js';
 import { ProcessTransport, type SpawnOptions } from './process.js';
 import type { ClientFactory, DatagramProtocol, Factory, IConnector, ProcessProtocol } from './protocol.js';
 import { type TLSOptions, connectTLS, listenTLS } from './tls.js';
 import { UDPPort } from './udp.js';
-import { StreamConnector, StreamListeningPort, formatHostPort, nodeUnixPath } from './tcp.js';
+import { StreamConnector, StreamListeningPort, formatHostPort, nodeUnixPath, unixPathProblem } from './tcp.js';
 import { type IDelayedCall, type IReactorTime, realClock } from './task.js';
 
 /** Options of {@link Reactor.listenTCP}. */
@@ -84,6 +84,7 @@ export class Reactor implements IReactorTime {
   private readonly _processes = new Set<ProcessTransport>();
   private readonly _ports = new Set<{ stopListening(): Deferred<void> }>();
   private _signalHandlers: [NodeJS.Signals, () => void][] = [];
+  private _keepAlive: NodeJS.Timeout | undefined = undefined;
 
   // ------------------------------------------------------------ time
 
@@ -183,6 +184,12 @@ export class Reactor implements IReactorTime {
    *   in use, not a socket, permission denied).
    */
   listenUNIX(path: string, factory: Factory, opts: ListenUNIXOptions = {}): Deferred<StreamListeningPort> {
+    const problem = unixPathProblem(path);
+    if (problem !== undefined) {
+      const d = new Deferred<StreamListeningPort>();
+      d.errback(new CannotListenError(problem, path, 'ENAMETOOLONG'));
+      return d;
+    }
     const abstract = path.startsWith('@');
     const start = abstract || !opts.unlinkStale ? new Deferred<void>() : _removeStaleSocket(path);
     if (abstract || !opts.unlinkStale) start.callback(undefined);
@@ -215,6 +222,7 @@ export class Reactor implements IReactorTime {
    * @returns The connector (already connecting).
    */
   connectUNIX(path: string, factory: ClientFactory, opts: { timeoutMs?: number } = {}): StreamConnector {
+    const problem = unixPathProblem(path);
     const c = new StreamConnector(factory, {
       kind: 'unix',
       destination: { type: 'UNIX', path },
@@ -223,7 +231,10 @@ export class Reactor implements IReactorTime {
       timeoutMs: opts.timeoutMs,
       clock: this,
       track: (s, open) => this._track(s, open),
-      connect: () => net.connect({ path: nodeUnixPath(path), allowHalfOpen: true }),
+      connect: () => {
+        if (problem !== undefined) throw new ConnectError(problem, path, 'ENAMETOOLONG');
+        return net.connect({ path: nodeUnixPath(path), allowHalfOpen: true });
+      },
     });
     c.connect();
     return c;
@@ -362,6 +373,8 @@ export class Reactor implements IReactorTime {
     this._runPromise = new Promise<void>((resolve) => {
       this._runResolve = resolve;
     });
+    // Like Twisted's run(), keep running until stop(), even with nothing to do.
+    this._keepAlive = setInterval(() => undefined, 0x7fffffff);
     for (const sig of ['SIGINT', 'SIGTERM'] as NodeJS.Signals[]) {
       const handler = () => this._onSignal(sig);
       process.on(sig, handler);
@@ -398,6 +411,8 @@ export class Reactor implements IReactorTime {
       .addBoth(() => this._fireEvent('shutdown', 'after'))
       .addBoth(() => {
         this.running = false;
+        clearInterval(this._keepAlive);
+        this._keepAlive = undefined;
         for (const [sig, h] of this._signalHandlers) process.removeListener(sig, h);
         this._signalHandlers = [];
         const resolve = this._runResolve;
@@ -443,12 +458,21 @@ export class Reactor implements IReactorTime {
   }
 
   private _disconnectAll(): Deferred<unknown> {
-    const stops = [...this._ports].map((p) => p.stopListening());
+    const waits: Deferred<unknown>[] = [...this._ports].map((p) => p.stopListening());
     this._ports.clear();
-    for (const s of this._sockets) s.destroy();
+    for (const s of this._sockets) {
+      // Wait for 'close', so that every protocol has had connectionLost
+      // before the 'during' and 'after' shutdown triggers run.
+      if (!s.destroyed || !s.closed) {
+        const closed = new Deferred<unknown>();
+        s.once('close', () => closed.callback(undefined));
+        waits.push(closed);
+      }
+      s.destroy();
+    }
     this._sockets.clear();
     for (const p of this._processes) p.stopProducing();
-    return new DeferredList(stops, { consumeErrors: true });
+    return new DeferredList(waits, { consumeErrors: true });
   }
 
   private _track(socket: net.Socket, open: boolean): void {

@@ -76,6 +76,8 @@ export class StreamTransport implements ITransport {
   private _readClosed = false;
   private _aborted = false;
   private _error: Error | undefined = undefined;
+  private _stopReading = false;
+  private _closeOnUnregister = false;
 
   /**
    * Wire `socket` to `protocol` and call `protocol.makeConnection(this)`.
@@ -170,10 +172,24 @@ export class StreamTransport implements ITransport {
     else if (chunks.length > 1) this.write(Buffer.concat(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c) : c))));
   }
 
-  /** Close once everything written so far is flushed. */
+  /**
+   * Close once everything written so far is flushed. Reading stops now (no
+   * more `dataReceived`). With a pull (non-streaming) producer registered,
+   * the close waits until it is unregistered, as in Twisted.
+   */
   loseConnection(): void {
     if (this.disconnecting || !this.connected) return;
     this.disconnecting = true;
+    this._stopReading = true;
+    this.socket.pause();
+    if (this._producer !== undefined && !this._streaming) {
+      this._closeOnUnregister = true;
+      return;
+    }
+    this._close();
+  }
+
+  private _close(): void {
     const s = this.socket;
     if (this._writeClosed) {
       // Our FIN is out already; stop reading too.
@@ -199,8 +215,14 @@ export class StreamTransport implements ITransport {
     this.disconnecting = true;
     this._writeClosed = true;
     const s = this.socket;
-    if (typeof s.resetAndDestroy === 'function' && (s as { _handle?: unknown })._handle) s.resetAndDestroy();
-    else s.destroy();
+    if (typeof s.resetAndDestroy === 'function' && (s as { _handle?: unknown })._handle) {
+      try {
+        s.resetAndDestroy();
+      } catch {
+        // Only plain TCP handles can reset (a TLS socket throws ERR_INVALID_HANDLE_TYPE).
+        s.destroy();
+      }
+    } else s.destroy();
   }
 
   /** @returns The peer's address. */
@@ -220,7 +242,7 @@ export class StreamTransport implements ITransport {
 
   /** Read again. */
   resumeProducing(): void {
-    if (!this._readClosed) this.socket.resume();
+    if (!this._readClosed && !this._stopReading) this.socket.resume();
   }
 
   /** Stop for good: close the connection. */
@@ -251,15 +273,20 @@ export class StreamTransport implements ITransport {
     }
   }
 
-  /** Detach the producer. */
+  /** Detach the producer (and close now if `loseConnection()` was waiting for that). */
   unregisterProducer(): void {
     this._producer = undefined;
     this._producerPaused = false;
+    if (this._closeOnUnregister) {
+      this._closeOnUnregister = false;
+      if (this.connected) this._close();
+    }
   }
 
   // ------------------------------------------------------------ events
 
   private _onData(chunk: Buffer): void {
+    if (this._stopReading) return;
     const st = this.stats;
     if (st.firstByteAt === undefined) st.firstByteAt = performance.now();
     st.bytesIn += chunk.length;

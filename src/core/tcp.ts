@@ -9,7 +9,7 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Deferred, Failure } from './defer.js';
 import { newConnectionStats, counters } from './diagnostics.js';
-import { CannotListenError, TimeoutError, connectErrorFrom } from './errors.js';
+import { CancelledError, CannotListenError, TimeoutError, connectErrorFrom } from './errors.js';
 import type { Address, ClientFactory, Factory, IConnector, IListeningPort, Protocol } from './protocol.js';
 import { StreamTransport, logProtocolError } from './stream.js';
 import type { IDelayedCall, IReactorTime } from './task.js';
@@ -230,13 +230,28 @@ export class StreamConnector implements IConnector {
   }
 }
 
-/** An attempt stopped by `stopConnecting()`. */
-export class ConnectionAttemptStopped extends Error {
-  readonly code = 'ERR_CANCELLED';
+/** An attempt stopped by `stopConnecting()`: a `CancelledError` naming the address. */
+export class ConnectionAttemptStopped extends CancelledError {
+  /** @param address The address that was being connected to. */
   constructor(address: string) {
     super(`Connection attempt stopped (attempted address: ${address})`);
-    this.name = 'ConnectionAttemptStopped';
   }
+}
+
+/** The longest Unix socket path Linux takes (sun_path is 108 bytes with the NUL). */
+export const MAX_UNIX_PATH_BYTES = 107;
+
+/**
+ * Check a Unix socket path's length: Node would silently cut a longer one.
+ *
+ * @param path The path (`@name` for an abstract socket).
+ * @returns An error message, or undefined when the path fits.
+ */
+export function unixPathProblem(path: string): string | undefined {
+  const n = Buffer.byteLength(path);
+  if (n > MAX_UNIX_PATH_BYTES) return `Unix socket path too long (${n} bytes, at most ${MAX_UNIX_PATH_BYTES})`;
+  if (n === 0 || path === '@') return 'empty Unix socket path';
+  return undefined;
 }
 
 /** What a listening stream port needs. */

@@ -9,6 +9,7 @@
 
 import { readFileSync } from 'node:fs';
 import type net from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { ConnectionOptions, TlsOptions } from 'node:tls';
 import { Deferred } from './defer.js';
 import { TLSError, UsageError, connectErrorFrom } from './errors.js';
@@ -153,19 +154,28 @@ export function listenTLS(
   const { host, backlog, timeoutMs: _t, bindAddress: _b, family: _f, ...tlsOpts } = opts;
   const listenOptions: net.ListenOptions = { port, backlog: backlog ?? 511 };
   if (host) listenOptions.host = host;
+  const acceptedAt = new WeakMap<net.Socket, number>();
   return StreamListeningPort.listen(factory, {
     kind: 'tls',
     createServer: (onSocket) => {
       const server = loadTLS().createServer({ ...(tlsOpts as TlsOptions), allowHalfOpen: true }, onSocket);
       server.on('tlsClientError', (err) => onClientError?.(err));
+      // The TCP accept time, to time the handshake of each connection.
+      server.on('connection', (raw: net.Socket) => acceptedAt.set(raw, performance.now()));
       return server;
     },
     connectionEvent: 'secureConnection',
     listenOptions,
     addressText: formatHostPort(host || '*', port),
     track,
-    onReady: (_socket, t) => {
-      t.stats.secureAt = t.stats.startedAt;
+    onReady: (socket, t) => {
+      const raw = (socket as net.Socket & { _parent?: net.Socket })._parent;
+      const at = raw !== undefined ? acceptedAt.get(raw) : undefined;
+      if (at !== undefined) {
+        t.stats.startedAt = at;
+        t.stats.connectedAt = at;
+      }
+      t.stats.secureAt = performance.now();
     },
   });
 }

@@ -140,7 +140,8 @@ export class StringTransport implements ITransport {
   }
 
   private _checkState(): void {
-    if (this.producerState === 'stopped') throw new Error('producer was stopped');
+    if (this.disconnecting) throw new Error('cannot pause or resume producing after loseConnection()');
+    if (this.producerState === 'stopped') throw new Error('cannot resume a stopped producer');
   }
 }
 
