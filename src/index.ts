@@ -136,3 +136,5 @@ export type {
   StdioAddressSpec,
   UnixAddressSpec,
 } from './core/address.js';
+export { ThreadPool, deferToThread, deferToThreadPool } from './core/threads.js';
+export type { ThreadPoolOptions } from './core/threads.js';

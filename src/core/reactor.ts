@@ -16,6 +16,7 @@ import { CannotListenError, ConnectError, ExitCode, ReactorNotRunning, UsageErro
 import { logMessage } from './log.js';
 import { ProcessTransport, type SpawnOptions } from './process.js';
 import type { ClientFactory, DatagramProtocol, Factory, IConnector, ProcessProtocol } from './protocol.js';
+import { ThreadPool, _setDefaultPool } from './threads.js';
 import { type TLSOptions, connectTLS, listenTLS } from './tls.js';
 import { UDPPort } from './udp.js';
 import { StreamConnector, StreamListeningPort, formatHostPort, nodeUnixPath, unixPathProblem } from './tcp.js';
@@ -85,6 +86,8 @@ export class Reactor implements IReactorTime {
   private readonly _ports = new Set<{ stopListening(): Deferred<void> }>();
   private _signalHandlers: [NodeJS.Signals, () => void][] = [];
   private _keepAlive: NodeJS.Timeout | undefined = undefined;
+  private _threadPool: ThreadPool | undefined = undefined;
+  private _threadPoolSize = 4;
 
   // ------------------------------------------------------------ time
 
@@ -325,6 +328,39 @@ export class Reactor implements IReactorTime {
     return t;
   }
 
+  // ------------------------------------------------------------ threads
+
+  /**
+   * The reactor's worker pool, started on first use and stopped at shutdown.
+   *
+   * @returns The pool.
+   */
+  getThreadPool(): ThreadPool {
+    if (this._threadPool === undefined) {
+      this._threadPool = new ThreadPool({ maxThreads: this._threadPoolSize });
+      const pool = this._threadPool;
+      this.addSystemEventTrigger('during', 'shutdown', () => {
+        if (this._threadPool === pool) this._threadPool = undefined;
+        return pool.stop();
+      });
+    }
+    return this._threadPool;
+  }
+
+  /**
+   * Set the most workers the reactor's pool may run.
+   *
+   * @param n At least 1.
+   */
+  suggestThreadPoolSize(n: number): void {
+    if (!(Number.isInteger(n) && n >= 1)) throw new RangeError('thread pool size must be a whole number >= 1');
+    this._threadPoolSize = n;
+    if (this._threadPool !== undefined) {
+      this._threadPool.maxThreads = n;
+      if (this._threadPool.minThreads > n) this._threadPool.minThreads = n;
+    }
+  }
+
   // ------------------------------------------------------------ life cycle
 
   /**
@@ -536,6 +572,7 @@ function _removeStaleSocket(path: string): Deferred<void> {
 
 /** The process's reactor. */
 export const reactor: Reactor = new Reactor();
+_setDefaultPool(() => reactor.getThreadPool());
 
 /** Re-exported for callers that only know the reactor module. */
 export type { IConnector };
