@@ -21,7 +21,7 @@ import { ExitCode, UsageError, exitCodeFor } from './core/errors.js';
 import type { EventSink, WirecatEvent } from './core/events.js';
 import { setLogger } from './core/log.js';
 import { type Reactor, react, reactor as theReactor } from './core/reactor.js';
-import { snapshot, startLoopMonitor } from './core/diagnostics.js';
+import { enableChecksums, snapshot, startLoopMonitor } from './core/diagnostics.js';
 import { Output, type Spinner } from './output.js';
 
 export { ExitCode, UsageError, exitCodeFor } from './core/errors.js';
@@ -112,6 +112,7 @@ function parser(argv: string[], onCommand: (c: CommandModule, args: unknown) => 
     .option('idle-timeout', { alias: 'i', type: 'number', requiresArg: true, describe: 'close after SECS with no data either way (exit 3)', global: true })
     .option('hex-dump', { alias: 'x', type: 'string', describe: 'trace both directions as hex on stderr, or --hex-dump=FILE', global: true })
     .option('color', { type: 'boolean', describe: 'colour on stderr (--no-color, NO_COLOR and FORCE_COLOR are honoured)', global: true })
+    .option('checksum', { type: 'boolean', describe: 'SHA-256 of the bytes sent and received on each connection (-v, --stats, --json)', global: true })
     .conflicts('4', '6')
     .completion('completion', 'print a bash/zsh completion script')
     .epilogue(
@@ -134,6 +135,7 @@ interface ParsedGlobals {
   idleTimeout?: number;
   hexDump?: string;
   color?: boolean;
+  checksum?: boolean;
   _: (string | number)[];
 }
 
@@ -245,6 +247,7 @@ export async function runCli(r: Reactor, argv: string[]): Promise<number> {
   setLogger((m) => out.log(m));
   let events: EventSink & { stop?: () => void } = { emit: (ev: WirecatEvent) => out.event(ev) };
   if ((a as { wait?: number }).wait !== undefined) events = spinnerSink(out, events, `waiting for ${String((a as { host?: string }).host)}:${String((a as { port?: string }).port)}`);
+  if (a.checksum) enableChecksums();
   const statsMode = a.statsFile !== undefined ? 'file' : a.stats === 'json' ? 'json' : a.stats !== undefined ? 'table' : undefined;
   if (a.stats !== undefined && a.stats !== 'table' && a.stats !== 'json') {
     err(`wirecat: ${name}: --stats takes table or json, not '${a.stats}'\n`);

@@ -13,6 +13,7 @@ import { Writable } from 'node:stream';
 import type { AddressSpec } from './address.js';
 import { formatAddress } from './address.js';
 import { Deferred, Failure } from './defer.js';
+import { checksumFields } from './diagnostics.js';
 import { TCPClientEndpoint, UNIXClientEndpoint } from './endpoints.js';
 import { ConnectionLostError, TimeoutError, UsageError } from './errors.js';
 import { type EventSink, nullSink } from './events.js';
@@ -275,6 +276,7 @@ export function bridge(reactor: Reactor, left: AddressSpec, right: AddressSpec, 
   const report = (relay: Relay, r: RelayResult | Failure) => {
     const ok = !(r instanceof Failure);
     const res = ok ? (r as RelayResult) : undefined;
+    const aStats = (relay.a.transport as Partial<StreamTransport> | undefined)?.stats;
     events.emit({
       event: 'closed',
       id: (relay.a.transport as Partial<StreamTransport> | undefined)?.stats?.id ?? 0,
@@ -283,6 +285,8 @@ export function bridge(reactor: Reactor, left: AddressSpec, right: AddressSpec, 
       bytesOut: res?.bytesBtoA ?? relay.b.bytesIn,
       durationMs: res?.durationMs ?? (relay.startedAt === undefined ? 0 : performance.now() - relay.startedAt),
       ...(ok ? {} : { error: (r as Failure).getErrorMessage() }),
+      // --checksum: the first address's connection (sent = written to it).
+      ...(aStats ? checksumFields(aStats) : {}),
     });
   };
 

@@ -58,6 +58,35 @@ export const counters = {
   datagramBytesOut: 0,
 };
 
+/** What is measured beyond the always-on counters. */
+export const diagnosticsOptions = {
+  /** SHA-256 of the bytes sent and received on each network connection (`--checksum`). */
+  checksums: false,
+};
+
+/**
+ * Hash every network connection's bytes from now on (`--checksum`): the
+ * SHA-256 of what was sent and received lands in each connection's
+ * `extra.sha256Sent` / `extra.sha256Received` when it closes.
+ *
+ * @param on Whether to hash.
+ */
+export function enableChecksums(on = true): void {
+  diagnosticsOptions.checksums = on;
+}
+
+/**
+ * The `--checksum` fields of a `closed` event, when the connection was hashed.
+ *
+ * @param st The connection's figures.
+ * @returns `{ sha256Sent, sha256Received }` or nothing.
+ */
+export function checksumFields(st: ConnectionStats): { sha256Sent?: string; sha256Received?: string } {
+  const sent = st.extra.sha256Sent;
+  const received = st.extra.sha256Received;
+  return typeof sent === 'string' && typeof received === 'string' ? { sha256Sent: sent, sha256Received: received } : {};
+}
+
 let _nextId = 1;
 const _connections: ConnectionStats[] = [];
 /** Connections kept in detail; older ones are counted only. */

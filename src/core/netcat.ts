@@ -11,6 +11,7 @@ import { BlockList, isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Readable, Writable } from 'node:stream';
 import { Deferred, Failure } from './defer.js';
+import { checksumFields } from './diagnostics.js';
 import { TCPClientEndpoint, type TCPTarget, UNIXClientEndpoint } from './endpoints.js';
 import { ConnectionLostError, ConnectionRefusedError, TimeoutError, UsageError } from './errors.js';
 import { type ClosedEvent, type EventSink, nullSink } from './events.js';
@@ -215,6 +216,7 @@ function _emitClosed(events: EventSink, t: StreamTransport): void {
     bytesOut: st.bytesOut,
     durationMs: (st.closedAt ?? performance.now()) - (st.connectedAt ?? st.startedAt),
     ...(st.error !== undefined ? { error: st.error } : {}),
+    ...checksumFields(st),
   });
 }
 
@@ -432,6 +434,7 @@ export function netcatListen(reactor: Reactor, opts: ListenSessionOptions): Defe
         bytesOut: st.bytesOut,
         durationMs: (st.closedAt ?? performance.now()) - (st.connectedAt ?? st.startedAt),
         ...(st.error !== undefined ? { error: st.error } : {}),
+        ...checksumFields(st),
         ...extra,
       });
     };

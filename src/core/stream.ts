@@ -14,7 +14,9 @@ import type { Duplex } from 'node:stream';
 import type { CipherNameAndProtocol, DetailedPeerCertificate, PeerCertificate, TLSSocket } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { Failure } from './defer.js';
-import { type ConnectionStats, counters } from './diagnostics.js';
+import type { Hash } from 'node:crypto';
+import { type ConnectionStats, counters, diagnosticsOptions } from './diagnostics.js';
+import { loadCrypto } from './lazy.js';
 import { ConnectionDone, ConnectionLostError } from './errors.js';
 import { logMessage } from './log.js';
 import type { Address, IPushProducer, ITransport, Protocol } from './protocol.js';
@@ -77,6 +79,8 @@ export class StreamTransport implements ITransport {
   private _aborted = false;
   private _error: Error | undefined = undefined;
   private _stopReading = false;
+  private _hashIn: Hash | undefined = undefined;
+  private _hashOut: Hash | undefined = undefined;
   private _closeOnUnregister = false;
 
   /**
@@ -96,6 +100,11 @@ export class StreamTransport implements ITransport {
     this._peerText = opts.peerText ?? opts.stats.peer;
     if (this.stats.connectedAt === undefined) this.stats.connectedAt = performance.now();
     counters.connectionsOpened++;
+    if (diagnosticsOptions.checksums) {
+      const crypto = loadCrypto();
+      this._hashIn = crypto.createHash('sha256');
+      this._hashOut = crypto.createHash('sha256');
+    }
 
     const s = this.socket;
     s.on('data', (chunk: Buffer) => this._onData(chunk));
@@ -163,6 +172,7 @@ export class StreamTransport implements ITransport {
     if (n === 0) return;
     this.stats.bytesOut += n;
     counters.bytesOut += n;
+    this._hashOut?.update(data);
     if (!this.socket.write(data)) this._pauseProducer();
   }
 
@@ -291,6 +301,7 @@ export class StreamTransport implements ITransport {
     if (st.firstByteAt === undefined) st.firstByteAt = performance.now();
     st.bytesIn += chunk.length;
     counters.bytesIn += chunk.length;
+    this._hashIn?.update(chunk);
     try {
       this._protocol.dataReceived(chunk);
     } catch (e) {
@@ -356,6 +367,10 @@ export class StreamTransport implements ITransport {
     const st = this.stats;
     st.closedAt = performance.now();
     counters.connectionsClosed++;
+    if (this._hashIn !== undefined && this._hashOut !== undefined) {
+      st.extra.sha256Sent = this._hashOut.digest('hex');
+      st.extra.sha256Received = this._hashIn.digest('hex');
+    }
     let reason: Failure;
     if (this._aborted) {
       reason = new Failure(new ConnectionLostError('Connection was aborted', this._peerText));
