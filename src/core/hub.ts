@@ -14,6 +14,7 @@
  */
 
 import { Failure } from './defer.js';
+import { diagnosticsOptions } from './diagnostics.js';
 import { Protocol } from './protocol.js';
 import type { IPushProducer } from './protocol.js';
 
@@ -152,6 +153,7 @@ export class Hub {
   /** @internal */
   _joined(c: HubClient): void {
     this.clients.add(c);
+    if (diagnosticsOptions.checksums) (c.transport as { enableChecksum?: () => void }).enableChecksum?.();
     c.transport!.registerProducer(this._producerFor(c), true);
     if (this._full_.size > 0) c.transport!.pauseProducing();
     if (this._opts.mode === 'chat') this._announce(`<announce> user${c.n} is connected as <user${c.n}>.\n`, c);

@@ -10,6 +10,9 @@
 import { performance } from 'node:perf_hooks';
 import { Deferred, Failure } from './defer.js';
 import { ConnectionDone, ConnectionLostError, ProcessDone, ProcessTerminated, TimeoutError } from './errors.js';
+import type { Hash } from 'node:crypto';
+import { type ConnectionStats, diagnosticsOptions } from './diagnostics.js';
+import { loadCrypto } from './lazy.js';
 import { Protocol } from './protocol.js';
 import type { IDelayedCall, IReactorTime } from './task.js';
 
@@ -35,6 +38,8 @@ export interface RelayOptions {
   forwardEof?: { a?: boolean; b?: boolean };
   /** After side `a`'s (or `b`'s) EOF, close the relay this many ms later (nc's `-q`). */
   closeAfterEofMs?: { a?: number; b?: number };
+  /** SHA-256 of each direction, into both sides' `stats.extra` (default: `--checksum`'s global switch). */
+  checksum?: boolean;
   /** Rewrite the bytes read on side `a` (or `b`) before they are written to the other side (`--crlf`). */
   transform?: { a?: (chunk: Buffer) => Buffer; b?: (chunk: Buffer) => Buffer };
 }
@@ -119,6 +124,8 @@ export class Relay {
   lastActivity = 0;
 
   private readonly _opts: RelayOptions;
+  private _hashAtoB: Hash | undefined = undefined;
+  private _hashBtoA: Hash | undefined = undefined;
   private _idleCall: IDelayedCall | undefined = undefined;
   private _failure: Failure | undefined = undefined;
   private _finished = false;
@@ -129,6 +136,12 @@ export class Relay {
     this.a = new RelaySide(this, 'a');
     this.b = new RelaySide(this, 'b');
     this.done = new Deferred<RelayResult>();
+    if (opts.checksum ?? diagnosticsOptions.checksums) {
+      // One hash per direction: what a received is what b sent, and back.
+      const crypto = loadCrypto();
+      this._hashAtoB = crypto.createHash('sha256');
+      this._hashBtoA = crypto.createHash('sha256');
+    }
   }
 
   /**
@@ -172,6 +185,7 @@ export class Relay {
     const t = this._opts.transform?.[side.name];
     const out = t === undefined ? data : t(data);
     this._opts.tap?.(side.name, out);
+    if (this._hashAtoB !== undefined) (side === this.a ? this._hashAtoB : this._hashBtoA!).update(out);
     const other = this.other(side);
     if (other.connected) other.transport!.write(out);
   }
@@ -250,6 +264,14 @@ export class Relay {
     const bOpen = this.b.connected;
     if (!force && (aOpen || bOpen)) return;
     this._finished = true;
+    if (this._hashAtoB !== undefined && this._hashBtoA !== undefined) {
+      const aToB = this._hashAtoB.digest('hex');
+      const bToA = this._hashBtoA.digest('hex');
+      const aStats = (this.a.transport as { stats?: ConnectionStats } | undefined)?.stats;
+      const bStats = (this.b.transport as { stats?: ConnectionStats } | undefined)?.stats;
+      if (aStats) Object.assign(aStats.extra, { sha256Sent: bToA, sha256Received: aToB });
+      if (bStats) Object.assign(bStats.extra, { sha256Sent: aToB, sha256Received: bToA });
+    }
     if (this._idleCall !== undefined && this._idleCall.active()) this._idleCall.cancel();
     this._idleCall = undefined;
     const result: RelayResult = {

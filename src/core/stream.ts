@@ -15,7 +15,7 @@ import type { CipherNameAndProtocol, DetailedPeerCertificate, PeerCertificate, T
 import { performance } from 'node:perf_hooks';
 import { Failure } from './defer.js';
 import type { Hash } from 'node:crypto';
-import { type ConnectionStats, counters, diagnosticsOptions } from './diagnostics.js';
+import { type ConnectionStats, counters } from './diagnostics.js';
 import { loadCrypto } from './lazy.js';
 import { ConnectionDone, ConnectionLostError } from './errors.js';
 import { logMessage } from './log.js';
@@ -100,11 +100,7 @@ export class StreamTransport implements ITransport {
     this._peerText = opts.peerText ?? opts.stats.peer;
     if (this.stats.connectedAt === undefined) this.stats.connectedAt = performance.now();
     counters.connectionsOpened++;
-    if (diagnosticsOptions.checksums) {
-      const crypto = loadCrypto();
-      this._hashIn = crypto.createHash('sha256');
-      this._hashOut = crypto.createHash('sha256');
-    }
+
 
     const s = this.socket;
     s.on('data', (chunk: Buffer) => this._onData(chunk));
@@ -122,6 +118,18 @@ export class StreamTransport implements ITransport {
       logProtocolError(`${protocol.constructor.name}.connectionMade`, e);
       this.abortConnection();
     }
+  }
+
+  /**
+   * Hash the bytes sent and received from now on (`--checksum`); the
+   * SHA-256 digests land in `stats.extra.sha256Sent`/`sha256Received` at
+   * close. A relay hashes its two directions itself instead, once.
+   */
+  enableChecksum(): void {
+    if (this._hashIn !== undefined) return;
+    const crypto = loadCrypto();
+    this._hashIn = crypto.createHash('sha256');
+    this._hashOut = crypto.createHash('sha256');
   }
 
   // ------------------------------------------------------------ TLS
