@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const benches = ['deferred.mjs', 'relay.mjs'];
+const benches = ['deferred.mjs', 'checksum.mjs', 'relay.mjs'];
 let failed = 0;
 for (const b of benches) {
   const r = spawnSync(process.execPath, [`${here}${b}`, ...process.argv.slice(2)], { stdio: 'inherit' });
