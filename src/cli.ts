@@ -15,14 +15,19 @@ import type { Argv } from 'yargs';
 import * as connectCmd from './commands/connect.js';
 import type { CommandContext, GlobalOptions } from './commands/context.js';
 import * as listenCmd from './commands/listen.js';
+import * as multicastJoinCmd from './commands/multicast-join.js';
+import * as proxyCmd from './commands/proxy.js';
 import * as relayCmd from './commands/relay.js';
 import * as unixCmd from './commands/unix.js';
+import * as tlsClientCmd from './commands/tls-client.js';
+import * as udpSendCmd from './commands/udp-send.js';
 import { ExitCode, UsageError, exitCodeFor } from './core/errors.js';
 import type { EventSink, WirecatEvent } from './core/events.js';
 import { setLogger } from './core/log.js';
 import { type Reactor, react, reactor as theReactor } from './core/reactor.js';
 import { enableChecksums, snapshot, startLoopMonitor } from './core/diagnostics.js';
 import { Output, type Spinner } from './output.js';
+import { completionScript, manPage } from './resources.js';
 
 export { ExitCode, UsageError, exitCodeFor } from './core/errors.js';
 
@@ -36,7 +41,7 @@ interface CommandModule {
 }
 
 /** The subcommands, in the order `--help` lists them. */
-const COMMANDS: CommandModule[] = [connectCmd, listenCmd, relayCmd, unixCmd];
+const COMMANDS: CommandModule[] = [connectCmd, listenCmd, relayCmd, unixCmd, udpSendCmd, multicastJoinCmd, tlsClientCmd, proxyCmd];
 const COMMAND_NAMES = COMMANDS.map((c) => c.command.split(' ')[0]!);
 
 function version(): string {
@@ -114,13 +119,13 @@ function parser(argv: string[], onCommand: (c: CommandModule, args: unknown) => 
     .option('color', { type: 'boolean', describe: 'colour on stderr (--no-color, NO_COLOR and FORCE_COLOR are honoured)', global: true })
     .option('checksum', { type: 'boolean', describe: 'SHA-256 of the bytes sent and received on each connection (-v, --stats, --json)', global: true })
     .conflicts('4', '6')
-    .completion('completion', 'print a bash/zsh completion script')
     .epilogue(
       'Exit codes: 0 ok, 1 network failure, 2 usage error, 3 timeout, 4 TLS failure, 5 proxy failure, 130/143 interrupted.\nSee man wirecat for every flag.',
     )
     .wrap(Math.min(100, process.stdout.columns || 80));
   for (const c of COMMANDS) y = y.command(c.command, c.describe, c.builder, (args) => onCommand(c, args));
-  return y;
+  // Listed after the subcommands; both are answered in runCli (the man page, and the binary's completion script, are files/assets).
+  return y.completion('completion', 'print a bash/zsh completion script').command('man', 'print the man page (roff): wirecat man > wirecat.1');
 }
 
 interface ParsedGlobals {
@@ -198,9 +203,19 @@ export async function runCli(r: Reactor, argv: string[]): Promise<number> {
   const err = (s: string) => void process.stderr.write(s);
   const first = firstWord(normalizeArgv(argv));
   const wantsOnly = argv.includes('--help') || argv.includes('-h') || argv.includes('--version') || argv.includes('-V');
-  if (first !== undefined && !wantsOnly && first !== 'help' && first !== 'completion' && !COMMAND_NAMES.includes(first)) {
+  if (first !== undefined && !wantsOnly && first !== 'help' && first !== 'completion' && first !== 'man' && argv[0] !== '--get-yargs-completions' && !COMMAND_NAMES.includes(first)) {
     err(`wirecat: unknown command '${first}' (see 'wirecat --help')\n`);
     return ExitCode.USAGE;
+  }
+  // man/wirecat.1, and in the standalone binary the completion script: assets of the executable (src/resources.ts).
+  if (first === 'man' && !wantsOnly) {
+    process.stdout.write(manPage());
+    return ExitCode.OK;
+  }
+  const script = first === 'completion' && !wantsOnly ? completionScript() : undefined;
+  if (script !== undefined) {
+    process.stdout.write(script);
+    return ExitCode.OK;
   }
   const norm = normalizeArgv(argv);
   let failure: string | undefined;
@@ -259,7 +274,7 @@ export async function runCli(r: Reactor, argv: string[]): Promise<number> {
       const snap = snapshot();
       if (statsMode === 'file') writeFileSync(a.statsFile!, `${JSON.stringify(snap)}\n`);
       else if (statsMode === 'json') err(`${JSON.stringify(snap)}\n`);
-      else err(await out.statsTable(snap));
+      else if (!globals.json) err(await out.statsTable(snap));
       if (globals.json) out.stats(snap);
     };
     r.addSystemEventTrigger('after', 'shutdown', printStats);
@@ -279,20 +294,27 @@ export async function runCli(r: Reactor, argv: string[]): Promise<number> {
     pending: undefined,
     name,
   };
+  // With --json, stderr stays NDJSON: an error is an `error` event, not a line.
+  const fail = (e: unknown) => {
+    events.stop?.();
+    if (globals.json) {
+      const v = (e as { value?: unknown } | null)?.value instanceof Error ? (e as { value: Error }).value : e;
+      out.event({ event: 'error', code: String((v as { code?: unknown }).code ?? 'ERR'), message: (v as Error).message ?? String(v) });
+    } else {
+      err(out.errorLine(name, e));
+    }
+    return exitCodeFor(e);
+  };
   try {
     chosen.module.run(ctx, a);
   } catch (e) {
-    err(out.errorLine(name, e));
-    return exitCodeFor(e);
+    return fail(e);
   }
   if (ctx.pending === undefined) return ExitCode.OK;
   try {
     return await ctx.pending;
   } catch (e) {
-    events.stop?.();
-    err(out.errorLine(name, e));
-    if (globals.json) out.event({ event: 'error', code: String((e as { code?: unknown }).code ?? 'ERR'), message: (e as Error).message });
-    return exitCodeFor(e);
+    return fail(e);
   }
 }
 

@@ -138,3 +138,48 @@ export type {
 } from './core/address.js';
 export { ThreadPool, deferToThread, deferToThreadPool } from './core/threads.js';
 export type { ThreadPoolOptions } from './core/threads.js';
+export { LineSplitter, SendPacer, checkUDPSendOptions, decodeHex, resolveHost, udpSend } from './core/udpsend.js';
+export type { DatagramSource, SendPacerOptions, UDPSendOptions } from './core/udpsend.js';
+export { checkMulticastOptions, interfaceAddress, multicastJoin } from './core/multicast.js';
+export type { MulticastJoinOptions } from './core/multicast.js';
+export { STARTTLS_MAX_LINE, STARTTLS_PROTOCOLS, StartTLSError, StartTLSNegotiator } from './core/starttls.js';
+export type { StartTLSNegotiatorOptions, StartTLSProtocolName } from './core/starttls.js';
+export { friendlyTLSError, peerChain, summarizeCertificate, tlsClient, verificationError } from './core/tlsclient.js';
+export type { TLSClientSessionOptions, TLSReport } from './core/tlsclient.js';
+export type { CertificateSummary, TLSEvent } from './core/events.js';
+export { ProxyAuthError, ProxyError, ProxyRefusedError } from './core/errors.js';
+export type { ProxiedEvent } from './core/events.js';
+export {
+  SOCKS4_REP,
+  SOCKS5_ATYP,
+  SOCKS5_CMD,
+  SOCKS5_METHOD,
+  SOCKS5_REP,
+  Socks4ClientHandshake,
+  Socks4ServerParser,
+  Socks5ClientHandshake,
+  Socks5ServerParser,
+  encodeSocks5Datagram,
+  parseSocks5Datagram,
+  socks4Reply,
+  socks5Reply,
+} from './core/socks.js';
+export type { Socks4ServerMessage, Socks5Datagram, Socks5ServerMessage, SocksDestination } from './core/socks.js';
+export {
+  HttpBodyTracker,
+  HttpConnectClientHandshake,
+  HttpRequestHeadParser,
+  HttpResponseHeadParser,
+  forwardRequestHead,
+  httpResponse,
+  parseAbsoluteHttpUrl,
+  parseAuthority,
+} from './core/httpproxy.js';
+export type { HttpRequestHead, HttpResponseHead } from './core/httpproxy.js';
+export { HandshakeEndpoint, TLSOverEndpoint, clientHandshakeFor, proxyChainEndpoint } from './core/tunnel.js';
+export type { ClientHandshake, HandshakeStep, ProxyChainTarget } from './core/tunnel.js';
+export { DestinationList, DestinationPolicy } from './core/acl.js';
+export { ProxyConnection, ProxyFactory, parseAuthFile, proxyServer } from './core/proxy.js';
+export type { ProxyServerOptions } from './core/proxy.js';
+export { TCPClientEndpoint } from './core/endpoints.js';
+export type { IStreamClientEndpoint, TCPTarget } from './core/endpoints.js';

@@ -31,3 +31,13 @@ export {
 } from './output/spinner.js';
 export { formatError, type ErrorFormatOptions } from './output/errors.js';
 export { Output, type OutputOptions } from './output/facade.js';
+export {
+  formatDaysLeft,
+  formatKey,
+  formatUTC,
+  renderCertificateTable,
+  renderTLSOutput,
+  renderTLSReport,
+  type TLSReportData,
+  type TLSReportOptions,
+} from './output/certs.js';

@@ -5,10 +5,11 @@
  */
 
 import type { Argv } from 'yargs';
-import { parsePort } from '../core/address.js';
+import { parsePort, parseProxyUrl } from '../core/address.js';
 import { UsageError } from '../core/errors.js';
 import { netcatConnect } from '../core/netcat.js';
 import { tlsOptionsFrom } from '../core/tls.js';
+import { withDefaultCredentials } from '../core/tunnel.js';
 import type { CommandContext } from './context.js';
 import { secondsToMs, stripBrackets, tlsClientOptions, tlsSettingsFrom, type TLSClientFlags } from './flags.js';
 
@@ -31,6 +32,8 @@ export interface ConnectArgs extends TLSClientFlags {
   q?: number;
   exitOnEof?: boolean;
   tls?: boolean;
+  proxy?: string | string[];
+  proxyDns?: string;
 }
 
 export function builder(y: Argv): Argv {
@@ -49,12 +52,20 @@ export function builder(y: Argv): Argv {
     .option('q', { type: 'number', describe: 'quit SECS after stdin EOF', requiresArg: true })
     .option('exit-on-eof', { type: 'boolean', describe: "exit at the peer's EOF even when stdin is a pipe" })
     .option('tls', { type: 'boolean', describe: 'connect with TLS (see the tls-client flags)' })
+    .option('proxy', {
+      type: 'string',
+      requiresArg: true,
+      describe: 'through socks5://, socks4a://, socks4:// or http://[user:pass@]host:port; repeat to chain (credentials also from WIRECAT_PROXY_AUTH)',
+    })
+    .option('proxy-dns', { type: 'string', requiresArg: true, choices: ['local', 'remote'], describe: 'who resolves HOST: the proxy (remote, default) or wirecat (local)' })
     .conflicts('send-only', 'recv-only')
     .example('$0 connect example.com 80', 'talk HTTP by hand')
     .example('printf "GET / HTTP/1.0\\r\\n\\r\\n" | $0 connect example.com 80', 'one request; the reply goes to stdout')
     .example('$0 connect -z 127.0.0.1 20-25', 'which of ports 20..25 are open')
     .example('$0 connect -z --wait 30 db 5432', 'CI: wait up to 30 s for the database')
-    .example('$0 connect --tls example.com 443', 'TLS, verified');
+    .example('$0 connect --tls example.com 443', 'TLS, verified')
+    .example('$0 connect --proxy socks5://127.0.0.1:1080 example.com 80', 'through a SOCKS5 proxy (it resolves the name)')
+    .example('WIRECAT_PROXY_AUTH=me:secret $0 connect --tls --proxy http://proxy.lan:3128 --proxy socks5://10.0.0.1 example.com 443', 'TLS through a two-hop chain');
 }
 
 /**
@@ -89,6 +100,11 @@ export function run(ctx: CommandContext, a: ConnectArgs): void {
   if (tls && tls.rejectUnauthorized === false) {
     ctx.events.emit({ event: 'warning', message: 'certificate verification is off (--insecure): the peer is not authenticated' });
   }
+  const envAuth = process.env.WIRECAT_PROXY_AUTH;
+  const proxies = (a.proxy === undefined ? [] : ([] as string[]).concat(a.proxy)).map((u) => withDefaultCredentials(parseProxyUrl(String(u)), envAuth));
+  if (a.proxyDns !== undefined && a.proxyDns !== 'local' && a.proxyDns !== 'remote') {
+    throw new UsageError(`--proxy-dns takes local or remote, not '${a.proxyDns}'`);
+  }
   ctx.pending = netcatConnect(ctx.reactor, {
     host: stripBrackets(a.host),
     ports,
@@ -97,6 +113,8 @@ export function run(ctx: CommandContext, a: ConnectArgs): void {
     idleTimeoutMs: ctx.globals.idleTimeoutMs,
     bindAddress,
     tls,
+    proxies: proxies.length > 0 ? proxies : undefined,
+    proxyDns: a.proxyDns as 'local' | 'remote' | undefined,
     zero: a.zeroIo,
     waitMs: secondsToMs(a.wait, '--wait'),
     retries: a.retry,

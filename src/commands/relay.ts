@@ -58,5 +58,6 @@ export function run(ctx: CommandContext, a: RelayArgs): void {
     family: ctx.globals.family,
     events: ctx.events,
     tap: ctx.tap,
+    proxyAuth: process.env.WIRECAT_PROXY_AUTH,
   });
 }

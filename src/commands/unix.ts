@@ -7,6 +7,7 @@
 import type { Argv } from 'yargs';
 import { UsageError } from '../core/errors.js';
 import { netcatConnect, netcatListen } from '../core/netcat.js';
+import { unixPathProblem } from '../core/tcp.js';
 import type { CommandContext } from './context.js';
 
 export const command = 'unix <path>';
@@ -45,6 +46,8 @@ export function builder(y: Argv): Argv {
 export function run(ctx: CommandContext, a: UnixArgs): void {
   const path = String(a.path);
   if (path === '' || path === '@') throw new UsageError('missing socket path');
+  const problem = unixPathProblem(path);
+  if (problem !== undefined) throw new UsageError(problem);
   if (!a.listen && (a.keepOpen || a.exec !== undefined || a.shExec !== undefined || a.mode !== undefined || a.unlinkStale)) {
     throw new UsageError('-k, --exec, --sh-exec, --mode and --unlink-stale need --listen');
   }

@@ -64,6 +64,8 @@ export type OptionName =
   | 'socksuser'
   | 'proxyport'
   | 'proxyauth'
+  | 'proxyauth-file'
+  | 'resolve'
   | 'mode'
   | 'unlink-early'
   | 'create'
@@ -109,7 +111,7 @@ export interface AddressType {
  * `flag` (no value), `boolean` (`0|1`), `integer`, `seconds` (decimal, stored
  * as milliseconds), `mode` (octal), `string`, `list` (`a:b`), `host-port`
  * (`ADDR[:PORT]`), `port`, `url` (a proxy URL), `credentials` (`USER:PASS`),
- * `family` (`ip4|ip6`).
+ * `family` (`ip4|ip6`), `choice` (one of `choices`).
  */
 export type OptionValueKind =
   | 'flag'
@@ -123,7 +125,8 @@ export type OptionValueKind =
   | 'port'
   | 'url'
   | 'credentials'
-  | 'family';
+  | 'family'
+  | 'choice';
 
 /** The declaration of one address option. */
 export interface AddressOptionDeclaration {
@@ -142,6 +145,8 @@ export interface AddressOptionDeclaration {
   readonly repeatable?: boolean;
   /** Smallest value of an `integer` option. */
   readonly min?: number;
+  /** The values a `choice` option takes. */
+  readonly choices?: readonly string[];
   /** One line for `--help` and the tables. */
   readonly help: string;
 }
@@ -205,7 +210,7 @@ export const ADDRESS_TYPES: readonly AddressType[] = [
     syntax: 'udp-listen:[HOST:]PORT',
     options: ['fork', 'reuseaddr', 'pf', 'bind', 'crlf'],
     listens: true,
-    help: 'UDP server, replies to the last sender (fork: one session per sender)',
+    help: 'UDP server, replies to the last sender (fork is not supported yet)',
     examples: ['udp-listen:5000', 'udp-listen:0.0.0.0:5353,fork'],
   },
   {
@@ -253,7 +258,7 @@ export const ADDRESS_TYPES: readonly AddressType[] = [
     aliases: ['SOCKS5-CONNECT'],
     params: 'proxy',
     syntax: 'socks5:PROXY[:PPORT]:HOST:PORT',
-    options: [..._CLIENT_IP, 'socksport', 'crlf'],
+    options: [..._CLIENT_IP, 'socksport', 'proxyauth', 'proxyauth-file', 'resolve', 'crlf'],
     listens: false,
     help: 'client through a SOCKS5 proxy (proxy port: PPORT, socksport= or 1080; the proxy resolves HOST)',
     examples: ['socks5:127.0.0.1:1080:example.com:80', 'socks5:proxy.lan:example.com:22,socksport=9050'],
@@ -274,7 +279,7 @@ export const ADDRESS_TYPES: readonly AddressType[] = [
     aliases: ['PROXY', 'PROXY-CONNECT'],
     params: 'proxy',
     syntax: 'http-proxy:PROXY[:PPORT]:HOST:PORT',
-    options: [..._CLIENT_IP, 'proxyport', 'proxyauth', 'crlf'],
+    options: [..._CLIENT_IP, 'proxyport', 'proxyauth', 'proxyauth-file', 'resolve', 'crlf'],
     listens: false,
     help: 'client through an HTTP CONNECT proxy (proxy port: PPORT, proxyport= or 8080)',
     examples: ['http-proxy:proxy.lan:3128:example.com:443', 'proxy:proxy.lan:example.com:22,proxyport=3128'],
@@ -325,7 +330,9 @@ export const ADDRESS_OPTIONS: readonly AddressOptionDeclaration[] = [
   { name: 'socksport', aliases: [], kind: 'port', value: 'PORT', help: 'port of the SOCKS proxy for the three-parameter form (default 1080)' },
   { name: 'socksuser', aliases: [], kind: 'string', value: 'USER', key: 'socksUser', help: 'user id sent to the SOCKS4 proxy (default empty)' },
   { name: 'proxyport', aliases: [], kind: 'port', value: 'PORT', help: 'port of the HTTP proxy for the three-parameter form (default 8080)' },
-  { name: 'proxyauth', aliases: ['proxy-authorization'], kind: 'credentials', value: 'USER:PASS', key: 'proxyAuth', help: 'HTTP Basic credentials for the proxy (visible in ps: prefer WIRECAT_PROXY_AUTH)' },
+  { name: 'proxyauth', aliases: ['proxy-authorization'], kind: 'credentials', value: 'USER:PASS', key: 'proxyAuth', help: 'credentials for the proxy: HTTP Basic, SOCKS5 RFC 1929 (visible in ps: prefer proxyauth-file= or WIRECAT_PROXY_AUTH)' },
+  { name: 'proxyauth-file', aliases: ['proxy-authorization-file'], kind: 'string', value: 'FILE', key: 'proxyAuthFile', help: 'read USER:PASS for the proxy from the first line of FILE' },
+  { name: 'resolve', aliases: [], kind: 'choice', value: 'local|remote', key: 'resolve', choices: ['local', 'remote'], help: 'who resolves HOST: the proxy (remote, default) or wirecat before asking (local)' },
   { name: 'mode', aliases: ['perm'], kind: 'mode', value: '0600', key: 'mode', help: 'octal permissions of the socket or file created' },
   { name: 'unlink-early', aliases: ['unlink-stale'], kind: 'flag', key: 'unlinkEarly', help: 'remove a stale socket at PATH before binding (never a path that is not a socket)' },
   { name: 'create', aliases: ['creat', 'o-creat'], kind: 'flag', key: 'create', help: 'open for writing, creating the file and truncating it' },
@@ -416,6 +423,10 @@ export interface AddressOptions {
   socksUser?: string;
   /** `proxyauth=USER:PASS` */
   proxyAuth?: Credentials;
+  /** `proxyauth-file=FILE` */
+  proxyAuthFile?: string;
+  /** `resolve=local|remote` */
+  resolve?: 'local' | 'remote';
   /** `mode=0600`, as a number (0o600). */
   mode?: number;
   /** `unlink-early` */
@@ -895,6 +906,11 @@ function _convert(decl: AddressOptionDeclaration, raw: string | undefined, text:
       const colon = value.indexOf(':');
       if (colon <= 0) throw bad('USER:PASS');
       return { user: value.slice(0, colon), password: value.slice(colon + 1) };
+    }
+    case 'choice': {
+      const v = value.toLowerCase();
+      if (!(decl.choices ?? []).includes(v)) throw bad((decl.choices ?? []).join(' or '));
+      return v;
     }
     case 'family':
       if (/^(ip4|ipv4|inet|4)$/i.test(value)) return 4;

@@ -10,7 +10,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
-import type { AddressSpec } from './address.js';
+import type { AddressSpec, ProxiedAddressSpec, ProxyUrl, Socks4AddressSpec } from './address.js';
 import { formatAddress } from './address.js';
 import { Deferred, Failure } from './defer.js';
 import { checksumFields } from './diagnostics.js';
@@ -21,11 +21,13 @@ import { ProcessStreamTransport } from './process.js';
 import { type Address, Factory, type IListeningPort, type Protocol } from './protocol.js';
 import type { Reactor } from './reactor.js';
 import { Relay, type RelayDirection, type RelayOptions, type RelayResult } from './relay.js';
+import { crlfToLf, lfToCrlf } from './netcat.js';
 import { StdioTransport } from './stdio.js';
 import type { StreamTransport } from './stream.js';
-import { type TLSOptions, tlsOptionsFrom } from './tls.js';
-import { openDatagramStream } from './udp.js';
-import { addressText } from './tcp.js';
+import { type EphemeralCertificate, type TLSOptions, ephemeralCertificate, tlsOptionsFrom } from './tls.js';
+import { type DatagramStreamTransport, openDatagramStream } from './udp.js';
+import { readCredentialsFile, withDefaultCredentials } from './tunnel.js';
+import { addressText, unixPathProblem } from './tcp.js';
 
 /** Options of {@link bridge}. */
 export interface BridgeOptions {
@@ -40,6 +42,8 @@ export interface BridgeOptions {
   events?: EventSink;
   /** `-x`: 'a' = from the left address, 'b' = from the right. */
   tap?: RelayOptions['tap'];
+  /** `user:pass` for every proxy hop without its own credentials (`WIRECAT_PROXY_AUTH`). */
+  proxyAuth?: string;
 }
 
 const _LISTENING = new Set(['tcp-listen', 'tls-listen', 'unix-listen', 'udp-listen']);
@@ -91,8 +95,13 @@ export function openAddress(
       return _fired();
     case 'tcp':
     case 'tls': {
-      if (spec.options.proxy && spec.options.proxy.length > 0) {
-        return _failed(new UsageError(`'proxy=' on ${spec.type}: addresses is not supported yet (it comes with the proxy work)`));
+      let proxies: ProxyUrl[] | undefined;
+      let tls: TLSOptions | undefined;
+      try {
+        proxies = spec.options.proxy?.map((p) => withDefaultCredentials(p, opts.proxyAuth));
+        tls = spec.type === 'tls' ? _tlsFor(spec, false) : undefined;
+      } catch (e) {
+        return _failed(e as Error);
       }
       const ep = new TCPClientEndpoint(reactor, {
         host: spec.host,
@@ -100,7 +109,8 @@ export function openAddress(
         family: spec.family ?? opts.family,
         timeoutMs,
         bindAddress: spec.options.bind,
-        tls: spec.type === 'tls' ? _tlsFor(spec, false) : undefined,
+        tls,
+        proxies: proxies !== undefined && proxies.length > 0 ? proxies : undefined,
       });
       return done(ep.connect(factory));
     }
@@ -142,8 +152,24 @@ export function openAddress(
     }
     case 'socks5':
     case 'socks4a':
-    case 'http-proxy':
-      return _failed(new UsageError(`${spec.type}: addresses are not supported yet (they come with the proxy work)`));
+    case 'http-proxy': {
+      let proxy: ProxyUrl;
+      try {
+        proxy = _proxyOf(spec, opts);
+      } catch (e) {
+        return _failed(e as Error);
+      }
+      const ep = new TCPClientEndpoint(reactor, {
+        host: spec.host,
+        port: spec.port,
+        family: spec.family ?? opts.family,
+        timeoutMs,
+        bindAddress: spec.options.bind,
+        proxies: [proxy],
+        proxyDns: proxy.remoteDns ? 'remote' : 'local',
+      });
+      return done(ep.connect(factory));
+    }
     case 'tcp-listen':
     case 'tls-listen':
     case 'unix-listen':
@@ -167,7 +193,15 @@ export function openAddress(
       };
       if (spec.type === 'udp-listen') {
         protocol.makeConnection = made;
-        return done(openDatagramStream(protocol, { bindHost: spec.host ?? spec.options.bind?.host, bindPort: spec.port, family: spec.family ?? opts.family }));
+        return done(
+          openDatagramStream(protocol, { bindHost: spec.host ?? spec.options.bind?.host, bindPort: spec.port, family: spec.family ?? opts.family }).addCallback(
+            (t: DatagramStreamTransport) => {
+              const h = t.getHost();
+              if (h.type === 'UDP') (opts.events ?? nullSink).emit({ event: 'listening', proto: 'udp', address: h.host, port: h.port });
+              return t;
+            },
+          ),
+        );
       }
       listenAddress(reactor, spec, f, opts).addCallbacks(
         (p: IListeningPort) => {
@@ -182,6 +216,28 @@ export function openAddress(
       return d;
     }
   }
+}
+
+/** The proxy of a `socks5:`, `socks4a:`/`socks4:` or `http-proxy:` address, with its credentials. */
+function _proxyOf(spec: ProxiedAddressSpec<'socks5'> | Socks4AddressSpec | ProxiedAddressSpec<'http-proxy'>, opts: BridgeOptions): ProxyUrl {
+  const o = spec.options;
+  if (spec.type === 'socks4a') {
+    const proxy: ProxyUrl = { protocol: spec.remoteDns ? 'socks4a' : 'socks4', host: spec.proxyHost, port: spec.proxyPort, remoteDns: spec.remoteDns };
+    if (o.socksUser !== undefined) proxy.user = o.socksUser;
+    return withDefaultCredentials(proxy, opts.proxyAuth);
+  }
+  const proxy: ProxyUrl = {
+    protocol: spec.type === 'socks5' ? 'socks5' : 'http',
+    host: spec.proxyHost,
+    port: spec.proxyPort,
+    remoteDns: o.resolve !== 'local',
+  };
+  const creds = o.proxyAuth ?? (o.proxyAuthFile !== undefined ? readCredentialsFile(o.proxyAuthFile) : undefined);
+  if (creds !== undefined) {
+    proxy.user = creds.user;
+    proxy.password = creds.password;
+  }
+  return withDefaultCredentials(proxy, opts.proxyAuth);
 }
 
 /**
@@ -206,11 +262,20 @@ export function listenAddress(reactor: Reactor, spec: AddressSpec, factory: Fact
       break;
     case 'tls-listen': {
       const o = spec.options;
-      if (o.cert === undefined) return _failed(new UsageError('tls-listen: needs cert= and key= (PEM files)'));
-      const tls = _tlsFor(spec, true);
-      d = reactor.listenTLS(spec.port, factory, { ...tls, requestCert: o.verify === true, host: spec.host ?? o.bind?.host, backlog: o.backlog }, (err) =>
-        events.emit({ event: 'error', code: 'ERR_TLS', message: `TLS handshake with a client failed: ${err.message}` }),
-      );
+      const host = spec.host ?? o.bind?.host;
+      const listen = (tls: TLSOptions) =>
+        reactor.listenTLS(spec.port, factory, { ...tls, requestCert: o.verify === true, host, backlog: o.backlog }, (err) =>
+          events.emit({ event: 'error', code: 'ERR_TLS', message: `TLS handshake with a client failed: ${err.message}` }),
+        );
+      if (o.cert !== undefined) {
+        d = listen(_tlsFor(spec, true));
+      } else {
+        // No cert=: an ephemeral self-signed certificate, as `listen --tls`.
+        d = ephemeralCertificate(host ?? 'localhost').addCallback((eph: EphemeralCertificate) => {
+          events.emit({ event: 'warning', message: `TLS with an ephemeral self-signed certificate, SHA-256 fingerprint ${eph.fingerprint256}` });
+          return listen({ ..._tlsFor(spec, true), cert: eph.cert, key: eph.key });
+        }) as unknown as Deferred<IListeningPort>;
+      }
       break;
     }
     case 'unix-listen':
@@ -229,6 +294,21 @@ export function listenAddress(reactor: Reactor, spec: AddressSpec, factory: Fact
     });
     return p;
   }) as unknown as Deferred<IListeningPort>;
+}
+
+/**
+ * socat's `crlf` option: data written to that address has its LF line ends
+ * turned into CRLF, and data read from it has CRLF turned into LF.
+ */
+function _crlfTransform(leftCrlf: boolean, rightCrlf: boolean): RelayOptions['transform'] {
+  if (!leftCrlf && !rightCrlf) return undefined;
+  const chain = (f: ((b: Buffer) => Buffer) | undefined, g: ((b: Buffer) => Buffer) | undefined) =>
+    f && g ? (b: Buffer) => g(f(b)) : (f ?? g);
+  return {
+    // a → b: read from the left, written to the right.
+    a: chain(leftCrlf ? crlfToLf : undefined, rightCrlf ? lfToCrlf : undefined),
+    b: chain(rightCrlf ? crlfToLf : undefined, leftCrlf ? lfToCrlf : undefined),
+  };
 }
 
 function _fired(): Deferred<void> {
@@ -272,7 +352,13 @@ export function bridge(reactor: Reactor, left: AddressSpec, right: AddressSpec, 
   const leftText = formatAddress(left, { redact: true });
   const rightText = formatAddress(right, { redact: true });
   const newRelay = () =>
-    new Relay({ clock: reactor, idleTimeoutMs: opts.idleTimeoutMs, direction: opts.direction, tap: opts.tap });
+    new Relay({
+      clock: reactor,
+      idleTimeoutMs: opts.idleTimeoutMs,
+      direction: opts.direction,
+      tap: opts.tap,
+      transform: _crlfTransform(left.options.crlf === true, right.options.crlf === true),
+    });
   const report = (relay: Relay, r: RelayResult | Failure) => {
     const ok = !(r instanceof Failure);
     const res = ok ? (r as RelayResult) : undefined;
@@ -290,6 +376,15 @@ export function bridge(reactor: Reactor, left: AddressSpec, right: AddressSpec, 
     });
   };
 
+  for (const spec of [left, right]) {
+    if (spec.type === 'unix' || spec.type === 'unix-listen') {
+      const problem = unixPathProblem(spec.path);
+      if (problem !== undefined) return _failed(new UsageError(problem));
+    }
+  }
+  if (left.type === 'udp-listen' && left.options.fork) {
+    return _failed(new UsageError('fork on udp-listen: is not supported yet (one session serves every sender; drop fork)'));
+  }
   if (left.type === 'udp-listen' || !isListening(left) || !left.options.fork) {
     if (right.options.fork) return _failed(new UsageError(`fork belongs on the first (listening) address, not on '${rightText}'`));
     if (left.options.fork && !isListening(left)) return _failed(new UsageError(`fork needs a listening address, not '${leftText}'`));

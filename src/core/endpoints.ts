@@ -13,6 +13,8 @@ import { ClientFactory as BaseClientFactory } from './protocol.js';
 import type { Reactor } from './reactor.js';
 import type { StreamTransport } from './stream.js';
 import type { TLSOptions } from './tls.js';
+import type { ProxyUrl } from './address.js';
+import { proxyChainEndpoint } from './tunnel.js';
 
 /** Something to connect to. */
 export interface IStreamClientEndpoint {
@@ -44,6 +46,15 @@ export interface TCPTarget {
   bindAddress?: { host?: string; port?: number };
   /** Connect with TLS using these options. */
   tls?: TLSOptions;
+  /**
+   * Reach the target through these proxies, first hop first: TCP to the
+   * first, each next one negotiated through the previous, the last asked
+   * for `host:port`; with `tls`, TLS runs end to end over the chain.
+   * `timeoutMs` then covers the whole attempt.
+   */
+  proxies?: ProxyUrl[];
+  /** With `proxies`: `remote` (default) sends names to the proxies, `local` resolves them here first. */
+  proxyDns?: 'local' | 'remote';
 }
 
 /**
@@ -107,6 +118,18 @@ export class TCPClientEndpoint implements IStreamClientEndpoint {
 
   connect(factory: Factory): Deferred<Protocol> {
     const t = this.target;
+    if (t.proxies !== undefined && t.proxies.length > 0) {
+      const first = t.proxies[0]!;
+      const hop = new TCPClientEndpoint(this.reactor, { host: first.host, port: first.port, family: t.family, bindAddress: t.bindAddress, timeoutMs: t.timeoutMs });
+      return proxyChainEndpoint(this.reactor, hop, t.proxies, {
+        host: t.host,
+        port: t.port,
+        proxyDns: t.proxyDns,
+        family: t.family,
+        tls: t.tls,
+        timeoutMs: t.timeoutMs,
+      }).connect(factory);
+    }
     const wf = new _WrappingFactory(factory);
     const connector = t.tls
       ? this.reactor.connectTLS(t.host, t.port, wf, { ...t.tls, timeoutMs: t.timeoutMs, bindAddress: t.bindAddress, family: t.family })
@@ -117,7 +140,8 @@ export class TCPClientEndpoint implements IStreamClientEndpoint {
 
   describe(): string {
     const h = this.target.host.includes(':') ? `[${this.target.host}]` : this.target.host;
-    return `${h}:${this.target.port}`;
+    const via = this.target.proxies?.map((p) => `${p.protocol}://${p.host.includes(':') ? `[${p.host}]` : p.host}:${p.port}`).join(' -> ');
+    return via ? `${h}:${this.target.port} via ${via}` : `${h}:${this.target.port}`;
   }
 }
 

@@ -203,7 +203,12 @@ export class ConnectionLostError extends NetworkError {
 /** A connection was closed cleanly: the reason given to `connectionLost` on a normal close. */
 export class ConnectionDone extends WirecatError {
   constructor(message = 'Connection was closed cleanly') {
+    // Every clean close makes one: a stack trace would cost more than the
+    // close itself (about a tenth of a short connection's CPU), and says nothing.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message, 'ERR_CONNECTION_DONE');
+    Error.stackTraceLimit = limit;
   }
 }
 
@@ -221,6 +226,53 @@ export class TLSError extends NetworkError {
   constructor(message: string, address?: string, reason?: string) {
     super(message, 'ERR_TLS', address, reason);
     this.reason = reason;
+  }
+}
+
+// ---------------------------------------------------------------- proxies
+
+/**
+ * A proxy failed a request: a general failure, a malformed or unexpected
+ * reply, or a close in the middle of the handshake. The command line exits
+ * 5. The message names the proxy and the protocol's own code:
+ * `proxy 127.0.0.1:1080 failed: general SOCKS server failure (SOCKS5 REP 1)`.
+ */
+export class ProxyError extends WirecatError {
+  /** The proxy, `host:port`. */
+  readonly proxy: string;
+  /** The protocol's code, e.g. `SOCKS5 REP 1`, `HTTP 400`, when there was one. */
+  readonly reply: string | undefined;
+
+  /**
+   * @param message The whole message (it names the proxy).
+   * @param proxy The proxy, `host:port`.
+   * @param reply The protocol's code, when there was one.
+   * @param code The stable code (subclasses: `ERR_PROXY_REFUSED`, `ERR_PROXY_AUTH`).
+   */
+  constructor(message: string, proxy: string, reply?: string, code = 'ERR_PROXY') {
+    super(message, code);
+    this.proxy = proxy;
+    this.reply = reply;
+  }
+}
+
+/**
+ * A proxy refused the request by policy (SOCKS5 REP 2, SOCKS4 0x5B, HTTP 403):
+ * `proxy 127.0.0.1:1080 refused: not allowed by ruleset (SOCKS5 REP 2)`. Exit 5.
+ */
+export class ProxyRefusedError extends ProxyError {
+  constructor(message: string, proxy: string, reply?: string) {
+    super(message, proxy, reply, 'ERR_PROXY_REFUSED');
+  }
+}
+
+/**
+ * A proxy wants credentials, or refused the ones given (SOCKS5 method 0xFF
+ * or RFC 1929 status, SOCKS4 identd 0x5C/0x5D, HTTP 407). Exit 5.
+ */
+export class ProxyAuthError extends ProxyError {
+  constructor(message: string, proxy: string, reply?: string) {
+    super(message, proxy, reply, 'ERR_PROXY_AUTH');
   }
 }
 
@@ -271,7 +323,7 @@ export function connectErrorFrom(err: unknown, address: string): WirecatError {
     case 'ECONNREFUSED':
       return new ConnectionRefusedError(address);
     case 'ENOENT':
-      return new ConnectionRefusedError(address, 'ENOENT');
+      return new ConnectError('No such file or directory', address, 'ENOENT');
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
     case 'EAI_FAIL':

@@ -66,6 +66,31 @@ export interface RefusedEvent {
   event: 'refused';
   peer: string;
   reason: string;
+  /** `proxy`: the protocol the client spoke (`socks5`, `socks4`, `socks4a`, `http`), once known. */
+  protocol?: string;
+  /** `proxy`: the destination asked for, once known. */
+  destination?: string;
+  /** `proxy`: the user name the client gave (never the password). */
+  user?: string;
+}
+
+/** `proxy`: a client's request was accepted and its tunnel (or forwarded request) is up. */
+export interface ProxiedEvent {
+  event: 'proxied';
+  /** The client connection's id (as in `accepted` and `closed`). */
+  id: number;
+  /** `socks5`, `socks4`, `socks4a`, `http-connect` or `http` (absolute-URI forwarding). */
+  protocol: string;
+  /** The client. */
+  peer: string;
+  /** `host:port` asked for. */
+  destination: string;
+  /** SOCKS5 `connect` or `udp-associate`; HTTP the method. */
+  command: string;
+  /** The authenticated user (or the SOCKS4 user id); never a password. */
+  user?: string;
+  /** Milliseconds from accepting the client to the tunnel being up. */
+  setupMs: number;
 }
 
 /** A port probe (`connect -z`) result. */
@@ -115,6 +140,72 @@ export interface InfoEvent {
   message: string;
 }
 
+/** One certificate of a TLS chain, as the `tls` event and `tls-client --check`/`--show-certs` give it. */
+export interface CertificateSummary {
+  /** The subject's distinguished name, `CN=example.com, O=Example`. */
+  subject: string;
+  /** The issuer's distinguished name. */
+  issuer: string;
+  /** Subject alternative names: `DNS:example.com`, `IP:192.0.2.1`, ... */
+  subjectAltNames: string[];
+  /** Start of validity, ISO 8601. */
+  validFrom: string;
+  /** End of validity, ISO 8601. */
+  validTo: string;
+  /** Whole days until `validTo` (negative once expired). */
+  daysLeft: number;
+  /** SHA-256 fingerprint, colon-separated hex. */
+  fingerprint256: string;
+  /** `RSA`, `EC`, `Ed25519`, `Ed448`, `DSA`, `RSA-PSS`. */
+  keyType: string;
+  /** The key's size in bits, when known. */
+  keyBits?: number;
+  /** EC only: the curve (`P-256`...). */
+  curve?: string;
+  /** Serial number, hex. */
+  serialNumber: string;
+  /** Issued by itself. */
+  selfSigned: boolean;
+}
+
+/** A TLS session is up (`tls-client`): what was negotiated, the chain, verification and timings. */
+export interface TLSEvent {
+  event: 'tls';
+  /** The host asked for. */
+  host: string;
+  port: number;
+  /** The address connected to, `ip:port`. */
+  peer: string;
+  /** The SNI name sent and verified, when one was. */
+  servername?: string;
+  /** `smtp`, `imap`, `pop3`, `ftp` when the session was upgraded with STARTTLS. */
+  starttls?: string;
+  /** `TLSv1.3`... */
+  protocol?: string;
+  /** OpenSSL's cipher name. */
+  cipher?: string;
+  /** The ALPN protocol the server chose, when any. */
+  alpn?: string;
+  /** Chain and host name verified. */
+  verified: boolean;
+  /** Why verification failed (OpenSSL's reason), when it did. */
+  verifyError?: string;
+  /** `--insecure`: verification was not enforced. */
+  verifySkipped: boolean;
+  /** The server's chain, leaf first. */
+  chain: CertificateSummary[];
+  /** Name lookup, when there was one (ms). */
+  dnsMs?: number;
+  /** TCP connect (ms, after the lookup). */
+  tcpConnectMs: number;
+  /** The STARTTLS dialogue (ms). */
+  starttlsMs?: number;
+  /** The TLS handshake (ms). */
+  tlsHandshakeMs: number;
+  /** From the start to the end of the handshake (ms). */
+  totalMs: number;
+}
+
 /** Every event the core emits. */
 export type WirecatEvent =
   | ListeningEvent
@@ -122,12 +213,14 @@ export type WirecatEvent =
   | AcceptedEvent
   | ClosedEvent
   | RefusedEvent
+  | ProxiedEvent
   | ProbeEvent
   | RetryEvent
   | DatagramEvent
   | ErrorEvent
   | WarningEvent
-  | InfoEvent;
+  | InfoEvent
+  | TLSEvent;
 
 /** Where events go. */
 export interface EventSink {

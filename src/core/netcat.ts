@@ -39,6 +39,19 @@ export function lfToCrlf(chunk: Buffer): Buffer {
   return out;
 }
 
+/** Replace every CRLF with LF. */
+export function crlfToLf(chunk: Buffer): Buffer {
+  if (chunk.indexOf(0x0d) < 0) return chunk;
+  const out = Buffer.allocUnsafe(chunk.length);
+  let j = 0;
+  for (let i = 0; i < chunk.length; i++) {
+    const c = chunk[i]!;
+    if (c === 0x0d && chunk[i + 1] === 0x0a) continue;
+    out[j++] = c;
+  }
+  return out.subarray(0, j);
+}
+
 /** Options of {@link netcatConnect}. */
 export interface ConnectSessionOptions {
   /** A Unix socket path (`@name`: abstract) instead of host and port. */
@@ -53,6 +66,10 @@ export interface ConnectSessionOptions {
   idleTimeoutMs?: number;
   bindAddress?: { host?: string; port?: number };
   tls?: TCPTarget['tls'];
+  /** Connect through these proxies, first hop first (`--proxy`, repeatable). */
+  proxies?: TCPTarget['proxies'];
+  /** `--proxy-dns`: `remote` (default) sends names to the proxies, `local` resolves them first. */
+  proxyDns?: TCPTarget['proxyDns'];
   /** Probe the ports, carry no data. */
   zero?: boolean;
   /** Retry until the port opens or this many ms pass (then `TimeoutError`). */
@@ -176,7 +193,16 @@ export function netcatConnect(reactor: Reactor, opts: ConnectSessionOptions): De
   const factory = new Factory();
   factory.buildProtocol = () => relay.b;
   const started = performance.now();
-  const target: TCPTarget = { host: opts.host, port, family: opts.family, timeoutMs: opts.timeoutMs, bindAddress: opts.bindAddress, tls: opts.tls };
+  const target: TCPTarget = {
+    host: opts.host,
+    port,
+    family: opts.family,
+    timeoutMs: opts.timeoutMs,
+    bindAddress: opts.bindAddress,
+    tls: opts.tls,
+    proxies: opts.proxies,
+    proxyDns: opts.proxyDns,
+  };
   const connecting =
     opts.unixPath !== undefined
       ? new UNIXClientEndpoint(reactor, opts.unixPath, opts.timeoutMs).connect(factory)
@@ -243,7 +269,16 @@ function _probe(reactor: Reactor, opts: ConnectSessionOptions): Deferred<number>
     factory.buildProtocol = () => new _Closer();
     connectWithRetry(
       reactor,
-      { host: opts.host, port, family: opts.family, timeoutMs: opts.timeoutMs ?? 5_000, bindAddress: opts.bindAddress, tls: opts.tls },
+      {
+        host: opts.host,
+        port,
+        family: opts.family,
+        timeoutMs: opts.timeoutMs ?? 5_000,
+        bindAddress: opts.bindAddress,
+        tls: opts.tls,
+        proxies: opts.proxies,
+        proxyDns: opts.proxyDns,
+      },
       factory,
       { deadlineMs: opts.waitMs, retries: opts.retries, events },
     ).addCallbacks(
@@ -443,14 +478,7 @@ export function netcatListen(reactor: Reactor, opts: ListenSessionOptions): Defe
       const connectionMade = c.connectionMade.bind(c);
       c.connectionMade = () => {
         onAccepted(c);
-        if (opts.output) {
-          const w = opts.output;
-          const dr = c.dataReceived.bind(c);
-          c.dataReceived = (d: Buffer) => {
-            w.write(d);
-            dr(d);
-          };
-        }
+        if (opts.output) _teeReceived(c, opts.output);
         connectionMade();
       };
       const lost = c.connectionLost.bind(c);
@@ -476,14 +504,7 @@ export function netcatListen(reactor: Reactor, opts: ListenSessionOptions): Defe
     const made = side.connectionMade.bind(side);
     side.connectionMade = () => {
       onAccepted(side);
-      if (opts.output) {
-        const w = opts.output;
-        const dr = side.dataReceived.bind(side);
-        side.dataReceived = (d: Buffer) => {
-          w.write(d);
-          dr(d);
-        };
-      }
+      if (opts.output) _teeReceived(side, opts.output);
       made();
       if (mode === 'exec') {
         child = new ProcessStreamTransport(relay.b, opts.exec!.file, opts.exec!.args);
@@ -508,10 +529,10 @@ export function netcatListen(reactor: Reactor, opts: ListenSessionOptions): Defe
   const listening = opts.unixPath !== undefined
     ? reactor.listenUNIX(opts.unixPath, factory, { mode: opts.unixMode, unlinkStale: opts.unlinkStale })
     : opts.tls
-    ? reactor.listenTLS(opts.port, factory, { ...opts.tls, host: opts.host }, (err) =>
+    ? reactor.listenTLS(opts.port, factory, { ...opts.tls, host: _bindHost(opts) }, (err) =>
         events.emit({ event: 'error', code: 'ERR_TLS', message: `TLS handshake with a client failed: ${err.message}` }),
       )
-    : reactor.listenTCP(opts.port, factory, { host: opts.host });
+    : reactor.listenTCP(opts.port, factory, { host: _bindHost(opts), ipv6Only: opts.host === undefined && opts.family === 6 });
   listening.addCallbacks(
     (p: IListeningPort) => {
       port = p;
@@ -528,6 +549,21 @@ export function netcatListen(reactor: Reactor, opts: ListenSessionOptions): Defe
   return result;
 }
 
+/** The address to bind: the host given, else every address of the family asked for (`-4`, `-6`). */
+function _bindHost(opts: ListenSessionOptions): string | undefined {
+  if (opts.host !== undefined) return opts.host;
+  return opts.family === 4 ? '0.0.0.0' : opts.family === 6 ? '::' : undefined;
+}
+
+/** `-o FILE`: also write what `p` receives to `out`. */
+function _teeReceived(p: Protocol, out: Writable): void {
+  const received = p.dataReceived.bind(p);
+  p.dataReceived = (d: Buffer) => {
+    out.write(d);
+    received(d);
+  };
+}
+
 /** `listen -u`: datagrams to stdout; stdin to the last sender. */
 function _listenUDP(reactor: Reactor, opts: ListenSessionOptions): Deferred<number> {
   const events = opts.events ?? nullSink;
@@ -535,9 +571,20 @@ function _listenUDP(reactor: Reactor, opts: ListenSessionOptions): Deferred<numb
   const out = opts.stdout ?? process.stdout;
   let last: { host: string; port: number } | undefined;
   let udp: UDPPort | undefined;
+  // stdin read before anyone has sent a datagram waits for the first sender
+  // (nothing read is dropped); past 1 MiB, stdin is paused until then.
+  const early: Buffer[] = [];
+  let earlyBytes = 0;
+  let stdinTransport: { pauseProducing(): void; resumeProducing(): void } | undefined;
   class Receiver extends DatagramProtocol {
     override datagramReceived(data: Buffer, addr: InetAddress): void {
+      const first = last === undefined;
       last = { host: addr.host, port: addr.port };
+      if (first && early.length > 0 && udp !== undefined) {
+        for (const b of early.splice(0)) udp.write(b, last);
+        earlyBytes = 0;
+        stdinTransport?.resumeProducing();
+      }
       events.emit({ event: 'datagram', from: addr.host.includes(':') ? `[${addr.host}]:${addr.port}` : `${addr.host}:${addr.port}`, bytes: data.length });
       opts.tap?.('b', data);
       if (!opts.sendOnly) out.write(data);
@@ -545,9 +592,18 @@ function _listenUDP(reactor: Reactor, opts: ListenSessionOptions): Deferred<numb
     }
   }
   class StdinToPeer extends Protocol {
+    override connectionMade(): void {
+      stdinTransport = this.transport;
+    }
     override dataReceived(data: Buffer): void {
-      if (opts.recvOnly || last === undefined || udp === undefined) return;
+      if (opts.recvOnly || udp === undefined) return;
       opts.tap?.('a', data);
+      if (last === undefined) {
+        early.push(data);
+        earlyBytes += data.length;
+        if (earlyBytes > 1024 * 1024) this.transport?.pauseProducing();
+        return;
+      }
       udp.write(data, last);
     }
     override readConnectionLost(): void {}

@@ -119,6 +119,8 @@ export class StdioTransport implements ITransport {
       (this._in as { unref?: () => void }).unref?.();
     }
     this.loseWriteConnection();
+    // The write side may have been closed already: finish now if so.
+    this._finish();
   }
 
   /** Flush stdout; it is not closed (other writers may share it), but nothing more is written. */

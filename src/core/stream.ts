@@ -233,7 +233,9 @@ export class StreamTransport implements ITransport {
     this.disconnecting = true;
     this._writeClosed = true;
     const s = this.socket;
-    if (typeof s.resetAndDestroy === 'function' && (s as { _handle?: unknown })._handle) {
+    // After end(), Node's resetAndDestroy() fails with EINVAL and never
+    // emits 'close': a plain destroy() is all that is left to do then.
+    if (!s.writableEnded && typeof s.resetAndDestroy === 'function' && (s as { _handle?: unknown })._handle) {
       try {
         s.resetAndDestroy();
       } catch {

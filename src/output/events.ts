@@ -73,6 +73,7 @@ function _hostPort(address: string, port: number | undefined): string {
  *   `sha256 received <hex>` each on its own line, without the prefix, so
  *   they compare directly with other tools' output
  * - `wirecat: Refused 10.0.0.5:4444: denied by --deny`
+ * - `wirecat: Proxied 127.0.0.1:5123 to example.com:443 (http-connect CONNECT, user bob)`
  * - `wirecat: Connection to HOST PORT port [tcp/*] succeeded!` (nc), and at
  *   `-vv` `wirecat: connect to HOST port PORT (tcp) failed: Connection refused`
  * - `wirecat: HOST:PORT not ready (connection refused), retrying in 1.2 s (attempt 3)`
@@ -121,6 +122,10 @@ export function formatEvent(ev: WirecatEvent, opts: EventFormatOptions): string 
     }
     case 'refused':
       return v >= 1 ? line(`${c.yellow('Refused')} ${ev.peer}: ${ev.reason}`) : undefined;
+    case 'proxied':
+      return v >= 1
+        ? line(`${c.green('Proxied')} ${ev.peer} to ${ev.destination} (${ev.protocol} ${ev.command}${ev.user !== undefined ? `, user ${ev.user}` : ''})`)
+        : undefined;
     case 'probe':
       if (ev.open) return v >= 1 ? line(`Connection to ${ev.host} ${ev.port} port [tcp/*] ${c.green('succeeded!')}`) : undefined;
       if (v < 1) return undefined;

@@ -625,8 +625,8 @@ describe('parseAddress() errors', () => {
     ['stdio,fork', "option 'fork' is not valid for stdio (valid: crlf)"],
     ['exec:cat,fork', "option 'fork' is not valid for exec (valid: crlf)"],
     ['file:/f,unlink-early', "option 'unlink-early' is not valid for file (valid: create, append, mode, crlf)"],
-    ['socks5:p:h:1,proxyport=1', "option 'proxyport' is not valid for socks5 (valid: pf, bind, connect-timeout, socksport, crlf)"],
-    ['http-proxy:p:h:1,socksuser=x', "option 'socksuser' is not valid for http-proxy (valid: pf, bind, connect-timeout, proxyport, proxyauth, crlf)"],
+    ['socks5:p:h:1,proxyport=1', "option 'proxyport' is not valid for socks5 (valid: pf, bind, connect-timeout, socksport, proxyauth, proxyauth-file, resolve, crlf)"],
+    ['http-proxy:p:h:1,socksuser=x', "option 'socksuser' is not valid for http-proxy (valid: pf, bind, connect-timeout, proxyport, proxyauth, proxyauth-file, resolve, crlf)"],
     ['socks4a:p:h:1,proxy=http://x', "option 'proxy' is not valid for socks4a (valid: pf, bind, connect-timeout, socksport, socksuser, crlf)"],
     ['unix-listen:/s,max-children=2,reuseaddr', "option 'reuseaddr' is not valid for unix-listen (valid: fork, backlog, max-conns, mode, unlink-early, crlf)"],
   ])('parseAddress(%j) fails: %s', (text, message) => {

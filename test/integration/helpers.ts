@@ -3,12 +3,16 @@
  * real child process.
  */
 import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The project's root folder. */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-/** The command-line entry, as users run it. */
-export const WIRECAT = fileURLToPath(new URL('../../bin/wirecat', import.meta.url));
+/**
+ * The command-line entry, as users run it: bin/wirecat, or the program named
+ * by $WIRECAT_BIN (.ci/run sets it to the standalone binary, dist/wirecat-linux-x64).
+ */
+export const WIRECAT = process.env.WIRECAT_BIN ? resolve(process.env.WIRECAT_BIN) : fileURLToPath(new URL('../../bin/wirecat', import.meta.url));
 
 /** What a finished child process left behind. */
 export interface RunResult {
@@ -58,7 +62,7 @@ export function run(
 }
 
 /**
- * Run `bin/wirecat` with `args`.
+ * Run `bin/wirecat` (or $WIRECAT_BIN) with `args`.
  *
  * @param args Command-line arguments.
  * @param opts As for {@link run}.

@@ -230,7 +230,7 @@ export class Proc extends Waiters {
 /** Processes started by a test, killed in afterEach. */
 export const started: { kill(): void }[] = [];
 
-/** Start bin/wirecat with `args`. */
+/** Start bin/wirecat (or $WIRECAT_BIN, see helpers.ts) with `args`. */
 export function startWirecat(args: string[], opts: ConstructorParameters<typeof Proc>[2] = {}): Proc {
   const p = new Proc(WIRECAT, args, opts);
   started.push(p);

@@ -8,7 +8,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { CannotListenError, ConnectionDone, ConnectionRefusedError, reactor } from 'wirecat';
+import { CannotListenError, ConnectError, ConnectionDone, reactor } from 'wirecat';
 import {
   Cleanup,
   CollectingFactory,
@@ -181,12 +181,13 @@ describe('reactor Unix sockets', () => {
     expect(statSync(path).mode & 0o777).toBe(0o660);
   });
 
-  it('connecting to a path nobody listens on fails with clientConnectionFailed naming the path', async () => {
+  it('connecting to a path that does not exist fails with clientConnectionFailed naming the path (ENOENT, as nc -U says)', async () => {
     const path = sockPath('nobody');
     const { factory } = connectUnix(path, () => new Recorder());
     const f = await within(factory.failed.promise, 'clientConnectionFailed');
-    expect(f.value).toBeInstanceOf(ConnectionRefusedError);
-    expect(f.getErrorMessage()).toContain(`attempted address: ${path}`);
+    expect(f.value).toBeInstanceOf(ConnectError);
+    expect((f.value as ConnectError).syscallCode).toBe('ENOENT');
+    expect(f.getErrorMessage()).toBe(`No such file or directory (attempted address: ${path})`);
     expect(factory.built).toEqual([]);
   });
 });
