@@ -461,6 +461,11 @@ class FakeTTY extends Writable {
 }
 
 describe('spinner', () => {
+  it('spinnerEnabled() is off on a terminal that reports no width (ora would loop clearing lines)', () => {
+    expect(spinnerEnabled({ stream: { isTTY: true, columns: 0 } as { isTTY: boolean }, env: {} })).toBe(false);
+    expect(spinnerEnabled({ stream: { isTTY: true, columns: 80 } as { isTTY: boolean }, env: {} })).toBe(true);
+  });
+
   it('spinnerEnabled() needs a TTY, no CI and a capable terminal', () => {
     expect(spinnerEnabled({ stream: { isTTY: true }, env: {} })).toBe(true);
     expect(spinnerEnabled({ stream: { isTTY: false }, env: {} })).toBe(false);

@@ -63,7 +63,10 @@ export interface SpinnerOptions {
  */
 export function spinnerEnabled(opts: SpinnerPolicyOptions): boolean {
   const env = opts.env ?? process.env;
-  return opts.stream.isTTY === true && env.CI === undefined && env.TERM !== 'dumb';
+  // A terminal that reports no width (a pty without a window size) makes
+  // ora's line clearing loop forever: no spinner there.
+  const columns = (opts.stream as { columns?: number }).columns;
+  return opts.stream.isTTY === true && env.CI === undefined && env.TERM !== 'dumb' && (columns === undefined || columns > 0);
 }
 
 /**
