@@ -21,7 +21,7 @@ import { ProcessStreamTransport } from './process.js';
 import { type Address, Factory, type IListeningPort, type Protocol } from './protocol.js';
 import type { Reactor } from './reactor.js';
 import { Relay, type RelayDirection, type RelayOptions, type RelayResult } from './relay.js';
-import { crlfToLf, lfToCrlf } from './netcat.js';
+import { crlfToLf, lfToCrlf } from './crlf.js';
 import { StdioTransport } from './stdio.js';
 import type { StreamTransport } from './stream.js';
 import { type EphemeralCertificate, type TLSOptions, ephemeralCertificate, tlsOptionsFrom } from './tls.js';

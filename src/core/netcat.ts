@@ -10,6 +10,7 @@
 import { BlockList, isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Readable, Writable } from 'node:stream';
+import { lfToCrlf } from './crlf.js';
 import { Deferred, Failure } from './defer.js';
 import { checksumFields } from './diagnostics.js';
 import { TCPClientEndpoint, type TCPTarget, UNIXClientEndpoint } from './endpoints.js';
@@ -22,35 +23,9 @@ import type { UDPPort } from './udp.js';
 import type { Reactor } from './reactor.js';
 import { Relay, type RelayOptions } from './relay.js';
 import { StdioTransport } from './stdio.js';
+import { formatHostPort } from './tcp.js';
+import { friendlyTLSError } from './tlsclient.js';
 import type { StreamTransport } from './stream.js';
-
-/** Replace every LF not preceded by CR with CRLF. */
-export function lfToCrlf(chunk: Buffer): Buffer {
-  let extra = 0;
-  for (let i = 0; i < chunk.length; i++) if (chunk[i] === 0x0a && (i === 0 || chunk[i - 1] !== 0x0d)) extra++;
-  if (extra === 0) return chunk;
-  const out = Buffer.allocUnsafe(chunk.length + extra);
-  let j = 0;
-  for (let i = 0; i < chunk.length; i++) {
-    const c = chunk[i]!;
-    if (c === 0x0a && (i === 0 || chunk[i - 1] !== 0x0d)) out[j++] = 0x0d;
-    out[j++] = c;
-  }
-  return out;
-}
-
-/** Replace every CRLF with LF. */
-export function crlfToLf(chunk: Buffer): Buffer {
-  if (chunk.indexOf(0x0d) < 0) return chunk;
-  const out = Buffer.allocUnsafe(chunk.length);
-  let j = 0;
-  for (let i = 0; i < chunk.length; i++) {
-    const c = chunk[i]!;
-    if (c === 0x0d && chunk[i + 1] === 0x0a) continue;
-    out[j++] = c;
-  }
-  return out.subarray(0, j);
-}
 
 /** Options of {@link netcatConnect}. */
 export interface ConnectSessionOptions {
@@ -226,7 +201,14 @@ export function netcatConnect(reactor: Reactor, opts: ConnectSessionOptions): De
     new StdioTransport(relay.a, { stdin: opts.stdin, stdout: opts.stdout, noInput: opts.recvOnly });
     return relay.done.addBoth((r: unknown) => {
       _emitClosed(events, t);
-      if (r instanceof Failure) return r;
+      if (r instanceof Failure) {
+        // A TLS 1.3 server refuses a client certificate after the handshake:
+        // that arrives as a lost connection with OpenSSL's alert in it.
+        if (opts.tls && /SSL routines|alert/.test(r.getErrorMessage())) {
+          return new Failure(friendlyTLSError(r.value, formatHostPort(opts.host, port), opts.tls.cert !== undefined));
+        }
+        return r;
+      }
       return 0;
     });
   }) as unknown as Deferred<number>;
@@ -623,3 +605,5 @@ function _listenUDP(reactor: Reactor, opts: ListenSessionOptions): Deferred<numb
   );
   return result;
 }
+
+export { crlfToLf, lfToCrlf } from './crlf.js';

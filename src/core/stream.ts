@@ -109,6 +109,10 @@ export class StreamTransport implements ITransport {
     s.on('finish', () => this._onFinish());
     s.on('error', (err: Error) => {
       this._error ??= err;
+      // A TLS socket emits some errors (a TLS 1.3 alert after the handshake)
+      // without destroying itself; with allowHalfOpen it would then never
+      // close. Any socket error ends the connection.
+      if (!s.destroyed) s.destroy();
     });
     s.on('close', () => this._onSocketClose());
 

@@ -21,7 +21,7 @@ import { TCPClientEndpoint } from './endpoints.js';
 import { ConnectionLostError, TLSError, TimeoutError, UsageError } from './errors.js';
 import { type CertificateSummary, type EventSink, type TLSEvent, nullSink } from './events.js';
 import { loadCrypto, loadTLS } from './lazy.js';
-import { lfToCrlf } from './netcat.js';
+import { lfToCrlf } from './crlf.js';
 import { Factory, Protocol } from './protocol.js';
 import type { Reactor } from './reactor.js';
 import { Relay, type RelayOptions } from './relay.js';

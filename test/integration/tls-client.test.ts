@@ -127,6 +127,16 @@ describe('wirecat tls-client: verification', () => {
     expect(r).toMatchObject({ code: 0, stdout: 'lautum\n', stderr: '' });
   });
 
+  it('connect --tls to a server that requires a client certificate: exit 4 with the reason, no hang', async () => {
+    const s = await server('leaf', ['-Verify', '1', '-CAfile', files['ca.pem']!]);
+    const r = await wirecat(['connect', '--tls', '--ca', files['ca.pem']!, 'localhost', String(s.port)], { input: 'x\n', timeoutMs: 10_000 });
+    expect(r).toMatchObject({
+      code: 4,
+      stdout: '',
+      stderr: `wirecat: connect: TLS handshake failed: tlsv13 alert certificate required: the server requires a client certificate (--cert, --key) (attempted address: localhost:${s.port})\n`,
+    });
+  });
+
   it('a plain-text server: exit 4 with a hint to --starttls', async () => {
     const s = await smtp(true);
     const r = await wirecat(['tls-client', '--ca', files['ca.pem']!, 'localhost', String(s.port)]);
