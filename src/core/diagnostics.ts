@@ -129,6 +129,8 @@ export function newConnectionStats(
 }
 
 let _histogram: IntervalHistogram | undefined;
+/** The histogram samples the time between timer ticks: the delay is that minus the resolution. */
+let _resolutionMs = 0;
 let _eluStart: ReturnType<typeof performance.eventLoopUtilization> | undefined;
 let _peakRss = 0;
 let _rssTimer: NodeJS.Timeout | undefined;
@@ -139,9 +141,10 @@ let _rssTimer: NodeJS.Timeout | undefined;
  *
  * @param resolutionMs The delay histogram's sampling resolution.
  */
-export function startLoopMonitor(resolutionMs = 10): void {
+export function startLoopMonitor(resolutionMs = 2): void {
   if (_histogram !== undefined) return;
   _histogram = monitorEventLoopDelay({ resolution: resolutionMs });
+  _resolutionMs = resolutionMs;
   _histogram.enable();
   _eluStart = performance.eventLoopUtilization();
   _peakRss = process.memoryUsage.rss();
@@ -199,7 +202,12 @@ export function snapshot(): DiagnosticsSnapshot {
     loop: {
       delayMs:
         h !== undefined && h.count > 0
-          ? { p50: h.percentile(50) / ns, p99: h.percentile(99) / ns, max: h.max / ns, mean: h.mean / ns }
+          ? {
+              p50: _delay(h.percentile(50) / ns),
+              p99: _delay(h.percentile(99) / ns),
+              max: _delay(h.max / ns),
+              mean: _delay(h.mean / ns),
+            }
           : undefined,
       utilization: _eluStart !== undefined ? performance.eventLoopUtilization(_eluStart).utilization : undefined,
       timersCreated: realClock.timersCreated,
@@ -210,4 +218,8 @@ export function snapshot(): DiagnosticsSnapshot {
       uptimeMs: performance.now(),
     },
   };
+}
+
+function _delay(tickMs: number): number {
+  return Math.max(0, tickMs - _resolutionMs);
 }
