@@ -4,7 +4,8 @@
  * @module
  */
 
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, openSync } from 'node:fs';
+import type { Writable } from 'node:stream';
 import type { Argv } from 'yargs';
 import { parsePort } from '../core/address.js';
 import { UsageError } from '../core/errors.js';
@@ -70,6 +71,28 @@ export function builder(y: Argv): Argv {
     .example('$0 listen -k --sh-exec "date" 1313', 'a date server');
 }
 
+/**
+ * Open `-o FILE` now, so that a bad path is one line and exit 2; a write
+ * error later is a warning, not a crash.
+ */
+function openOutput(ctx: CommandContext, path: string): Writable {
+  let fd: number;
+  try {
+    fd = openSync(path, 'w');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UsageError(`cannot open '${path}' for writing (-o): ${code === 'ENOENT' ? 'no such directory' : (code ?? (e as Error).message)}`);
+  }
+  const out = createWriteStream('', { fd });
+  let warned = false;
+  out.on('error', (e) => {
+    if (warned) return;
+    warned = true;
+    ctx.events.emit({ event: 'warning', message: `-o ${path}: ${e.message}; session data is no longer written there` });
+  });
+  return out;
+}
+
 export function run(ctx: CommandContext, a: ListenArgs): void {
   // listen PORT | listen HOST PORT
   let host = a.host;
@@ -108,7 +131,7 @@ export function run(ctx: CommandContext, a: ListenArgs): void {
     sendOnly: a.sendOnly,
     recvOnly: a.recvOnly,
     crlf: a.crlf,
-    output: a.output !== undefined ? createWriteStream(a.output) : undefined,
+    output: a.output !== undefined ? openOutput(ctx, a.output) : undefined,
     idleTimeoutMs: ctx.globals.idleTimeoutMs,
     events: ctx.events,
     tap: ctx.tap,

@@ -29,6 +29,9 @@ import { type DatagramStreamTransport, openDatagramStream } from './udp.js';
 import { readCredentialsFile, withDefaultCredentials } from './tunnel.js';
 import { addressText, unixPathProblem } from './tcp.js';
 
+/** With `fork,max-conns=N`, at most this many accepted connections wait for a slot; more are closed. */
+export const MAX_WAITING = 1024;
+
 /** Options of {@link bridge}. */
 export interface BridgeOptions {
   /** `-u` (left to right) / `-U` (right to left). */
@@ -133,7 +136,10 @@ export function openAddress(
       if (o.create || o.append) {
         const out = createWriteStream(spec.path, { flags: o.append ? 'a' : 'w', mode: o.mode });
         const d = new Deferred<void>();
-        out.once('error', (e: NodeJS.ErrnoException) => d.errback(new UsageError(`cannot open '${spec.path}' for writing: ${e.code ?? e.message}`)));
+        // Only an error before 'open' fails the address; later ones reach the transport.
+        out.once('error', (e: NodeJS.ErrnoException) => {
+          if (!d.called) d.errback(new UsageError(`cannot open '${spec.path}' for writing: ${e.code ?? e.message}`));
+        });
         out.once('open', () => {
           new StdioTransport(protocol, { stdout: out, noInput: true, closeOutput: true, kind: 'file', name: spec.path });
           d.callback(undefined);
@@ -142,7 +148,9 @@ export function openAddress(
       }
       const input = createReadStream(spec.path);
       const d = new Deferred<void>();
-      input.once('error', (e: NodeJS.ErrnoException) => d.errback(new UsageError(`cannot open '${spec.path}': ${e.code === 'ENOENT' ? 'no such file' : (e.code ?? e.message)}`)));
+      input.once('error', (e: NodeJS.ErrnoException) => {
+        if (!d.called) d.errback(new UsageError(`cannot open '${spec.path}': ${e.code === 'ENOENT' ? 'no such file' : (e.code ?? e.message)}`));
+      });
       input.once('open', () => {
         const sink = new Writable({ write: (_c, _e, cb) => cb() });
         new StdioTransport(protocol, { stdin: input, stdout: sink, kind: 'file', name: spec.path });
@@ -435,7 +443,11 @@ export function bridge(reactor: Reactor, left: AddressSpec, right: AddressSpec, 
       made.call(side, t);
       const st = (t as Partial<StreamTransport>).stats;
       if (st) events.emit({ event: 'accepted', id: st.id, proto: left.type.replace('-listen', ''), peer: st.peer, local: st.local });
-      if (maxConns !== undefined && active >= maxConns) {
+      if (maxConns !== undefined && active >= maxConns && waiting.length >= MAX_WAITING) {
+        // As a full listen backlog would: no more waiting than this.
+        events.emit({ event: 'refused', peer: st?.peer ?? '', reason: `max-conns=${maxConns} reached and ${MAX_WAITING} connections already waiting` });
+        t.abortConnection();
+      } else if (maxConns !== undefined && active >= maxConns) {
         // Wait, paused (the relay side paused its reading already), for a slot.
         waiting.push(start);
       } else {

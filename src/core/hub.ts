@@ -13,10 +13,14 @@
  * @module
  */
 
+import { StringDecoder } from 'node:string_decoder';
 import { Failure } from './defer.js';
 import { diagnosticsOptions } from './diagnostics.js';
 import { Protocol } from './protocol.js';
 import type { IPushProducer } from './protocol.js';
+
+/** Chat: the longest line held while waiting for its end (characters); longer ones are cut. */
+export const MAX_CHAT_LINE = 16 * 1024;
 
 /** The hub's routing. */
 export type HubMode = 'hub' | 'broker' | 'chat' | 'echo';
@@ -43,6 +47,7 @@ export class HubClient extends Protocol {
   /** Its number, for `<userN>` and events. */
   readonly n: number;
   private _partial = '';
+  private readonly _decoder = new StringDecoder('utf8');
 
   /** @internal */
   constructor(
@@ -70,12 +75,18 @@ export class HubClient extends Protocol {
     this._hub._left(this, reason);
   }
 
-  /** @internal Chat: complete lines from this client. */
+  /** @internal Chat: complete lines from this client (a line longer than 16 KiB is cut into pieces). */
   _lines(data: Buffer): string[] {
-    const text = this._partial + data.toString('utf8');
-    const parts = text.split('\n');
-    this._partial = parts.pop() ?? '';
-    return parts.map((l) => l.replace(/\r$/, ''));
+    const parts = this._decoder.write(data).split('\n');
+    parts[0] = this._partial + parts[0];
+    let rest = parts.pop() ?? '';
+    const lines = parts.map((l) => l.replace(/\r$/, ''));
+    while (rest.length > MAX_CHAT_LINE) {
+      lines.push(rest.slice(0, MAX_CHAT_LINE));
+      rest = rest.slice(MAX_CHAT_LINE);
+    }
+    this._partial = rest;
+    return lines;
   }
 }
 

@@ -19,7 +19,7 @@ import { type ClosedEvent, type EventSink, nullSink } from './events.js';
 import { Hub } from './hub.js';
 import { ProcessStreamTransport } from './process.js';
 import { type Address, DatagramProtocol, Factory, type IListeningPort, type InetAddress, Protocol } from './protocol.js';
-import type { UDPPort } from './udp.js';
+import { MAX_UDP_PAYLOAD_V4, MAX_UDP_PAYLOAD_V6, type UDPPort } from './udp.js';
 import type { Reactor } from './reactor.js';
 import { Relay, type RelayOptions } from './relay.js';
 import { StdioTransport } from './stdio.js';
@@ -546,6 +546,12 @@ function _teeReceived(p: Protocol, out: Writable): void {
   };
 }
 
+/** Send `data` to `to` as datagrams no larger than UDP allows (stdin reads are up to 64 KiB). */
+function _sendSplit(udp: UDPPort, data: Buffer, to: { host: string; port: number }): void {
+  const max = udp.family === 6 ? MAX_UDP_PAYLOAD_V6 : MAX_UDP_PAYLOAD_V4;
+  for (let off = 0; off < data.length; off += max) udp.write(data.subarray(off, Math.min(data.length, off + max)), to);
+}
+
 /** `listen -u`: datagrams to stdout; stdin to the last sender. */
 function _listenUDP(reactor: Reactor, opts: ListenSessionOptions): Deferred<number> {
   const events = opts.events ?? nullSink;
@@ -563,13 +569,15 @@ function _listenUDP(reactor: Reactor, opts: ListenSessionOptions): Deferred<numb
       const first = last === undefined;
       last = { host: addr.host, port: addr.port };
       if (first && early.length > 0 && udp !== undefined) {
-        for (const b of early.splice(0)) udp.write(b, last);
+        const queued = early.splice(0);
         earlyBytes = 0;
         stdinTransport?.resumeProducing();
+        for (const b of queued) _sendSplit(udp, b, last);
       }
       events.emit({ event: 'datagram', from: addr.host.includes(':') ? `[${addr.host}]:${addr.port}` : `${addr.host}:${addr.port}`, bytes: data.length });
       opts.tap?.('b', data);
-      if (!opts.sendOnly) out.write(data);
+      // UDP is lossy: while stdout is full, drop rather than buffer without bound.
+      if (!opts.sendOnly && !out.writableNeedDrain) out.write(data);
       opts.output?.write(data);
     }
   }
@@ -586,7 +594,7 @@ function _listenUDP(reactor: Reactor, opts: ListenSessionOptions): Deferred<numb
         if (earlyBytes > 1024 * 1024) this.transport?.pauseProducing();
         return;
       }
-      udp.write(data, last);
+      _sendSplit(udp, data, last);
     }
     override readConnectionLost(): void {}
   }

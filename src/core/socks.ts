@@ -656,6 +656,7 @@ export function parseSocks5Datagram(dgram: Buffer): Socks5Datagram | undefined {
     host = ipv6FromBytes(dgram.subarray(4, 20));
     i = 20;
   } else if (atyp === SOCKS5_ATYP.DOMAIN) {
+    if (dgram.length < 5) return undefined;
     const len = dgram[4]!;
     if (len === 0 || dgram.length < 5 + len + 2) return undefined;
     host = dgram.toString('utf8', 5, 5 + len);

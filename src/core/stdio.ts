@@ -14,6 +14,19 @@ import { ConnectionDone, ConnectionLostError } from './errors.js';
 import type { Address, IPushProducer, ITransport, Protocol } from './protocol.js';
 import { logProtocolError } from './stream.js';
 
+const _guarded = new WeakSet<object>();
+
+/**
+ * One permanent no-op 'error' listener per shared stream, so that an error
+ * arriving after a transport has taken its own listener off (an EPIPE for
+ * an earlier write) is not an unhandled 'error' that ends the process.
+ */
+function _guardErrors(stream: Readable | Writable): void {
+  if (_guarded.has(stream)) return;
+  _guarded.add(stream);
+  stream.on('error', () => undefined);
+}
+
 /** Options of {@link StdioTransport}. */
 export interface StdioOptions {
   /** Where data comes from (default `process.stdin`). */
@@ -50,6 +63,14 @@ export class StdioTransport implements ITransport {
   private _writeDone = false;
   private _error: Error | undefined = undefined;
   private readonly _closeOutput: boolean;
+  private readonly _onDrain: () => void;
+  private readonly _onOutError: (err: NodeJS.ErrnoException) => void;
+  private readonly _onInData = (b: Buffer | string) => this._onData(typeof b === 'string' ? Buffer.from(b) : b);
+  private readonly _onInEnd = () => this._onEnd();
+  private readonly _onInError = (err: Error) => {
+    this._error ??= err;
+    this._onEnd();
+  };
 
   /**
    * Wire stdin/stdout to `protocol` and call `protocol.makeConnection(this)`.
@@ -64,18 +85,22 @@ export class StdioTransport implements ITransport {
     this.stats = newConnectionStats(opts.kind ?? 'stdio', 'local', opts.name ?? 'stdio');
     this._closeOutput = opts.closeOutput ?? false;
     this.stats.connectedAt = this.stats.startedAt;
-    this._out.on('drain', () => {
+    this._onDrain = () => {
       if (this._producer !== undefined && this._producerPaused) {
         this._producerPaused = false;
         this._producer.resumeProducing();
       }
-    });
-    this._out.on('error', (err: NodeJS.ErrnoException) => {
+    };
+    this._onOutError = (err: NodeJS.ErrnoException) => {
       // EPIPE: whoever read our stdout has gone; nothing more can be delivered.
       this._error ??= err;
       this._writeDone = true;
       this._finish();
-    });
+    };
+    _guardErrors(this._out);
+    _guardErrors(this._in);
+    this._out.on('drain', this._onDrain);
+    this._out.on('error', this._onOutError);
     try {
       protocol.makeConnection(this);
     } catch (e) {
@@ -84,12 +109,9 @@ export class StdioTransport implements ITransport {
     if (opts.noInput) {
       queueMicrotask(() => this._onEnd());
     } else {
-      this._in.on('data', (b: Buffer | string) => this._onData(typeof b === 'string' ? Buffer.from(b) : b));
-      this._in.on('end', () => this._onEnd());
-      this._in.on('error', (err) => {
-        this._error ??= err;
-        this._onEnd();
-      });
+      this._in.on('data', this._onInData);
+      this._in.on('end', this._onInEnd);
+      this._in.on('error', this._onInError);
     }
   }
 
@@ -223,13 +245,20 @@ export class StdioTransport implements ITransport {
   private _finish(): void {
     if (!this.connected || !this._readDone || !this._writeDone) return;
     this.connected = false;
+    // Shared streams (the process's stdin/stdout) outlive this transport:
+    // take our listeners off them (many forked pairs would pile them up).
+    this._out.removeListener('drain', this._onDrain);
+    this._out.removeListener('error', this._onOutError);
+    this._in.removeListener('data', this._onInData);
+    this._in.removeListener('end', this._onInEnd);
+    this._in.removeListener('error', this._onInError);
     this.stats.closedAt = performance.now();
     const producer = this._producer;
     this._producer = undefined;
     producer?.stopProducing();
     const reason =
       this._error !== undefined
-        ? new Failure(new ConnectionLostError(this._error.message, 'stdio', (this._error as NodeJS.ErrnoException).code))
+        ? new Failure(new ConnectionLostError(this._error.message, this.stats.peer, (this._error as NodeJS.ErrnoException).code))
         : new Failure(new ConnectionDone());
     this._protocol.connected = false;
     try {

@@ -264,6 +264,7 @@ export class DatagramStreamTransport implements ITransport {
   private _port: UDPPort | undefined;
   private _peer: { host: string; port: number } | undefined;
   private _queue: Buffer[] = [];
+  private _paused = false;
 
   /**
    * @param protocol The protocol that gets the datagrams as data.
@@ -295,6 +296,10 @@ export class DatagramStreamTransport implements ITransport {
 
   /** @internal A datagram arrived. */
   _datagram(data: Buffer, from: InetAddress): void {
+    if (this._paused) {
+      this.stats.extra.datagramsDropped = ((this.stats.extra.datagramsDropped as number | undefined) ?? 0) + 1;
+      return;
+    }
     if (!this._peer || this.stats.direction === 'accepted') this._peer = { host: from.host, port: from.port };
     const st = this.stats;
     if (st.firstByteAt === undefined) st.firstByteAt = performance.now();
@@ -350,10 +355,18 @@ export class DatagramStreamTransport implements ITransport {
     return this._port ? this._port.getHost() : { type: 'UDP', host: '', port: 0 };
   }
 
-  /** Datagrams cannot be held back (Node offers no way to stop reading a UDP socket); excess is dropped by the kernel, as UDP does. */
-  pauseProducing(): void {}
+  /**
+   * Node offers no way to stop reading a UDP socket: while paused (the other
+   * side of a relay is full), datagrams are dropped and counted, as a full
+   * socket buffer would drop them.
+   */
+  pauseProducing(): void {
+    this._paused = true;
+  }
 
-  resumeProducing(): void {}
+  resumeProducing(): void {
+    this._paused = false;
+  }
 
   stopProducing(): void {
     this.loseConnection();
