@@ -1,7 +1,7 @@
 // Relay throughput, side by side in one run: wirecat relay (plain, --stats,
 // --checksum), a bare-Node pipe relay, and socat when installed.
 //
-//   node bench/relay.mjs [--size BYTES] [--rounds N] [--json] [--only a,b]
+//   node bench/relay.mjs [--size BYTES] [--rounds N] [--json] [--only a,b] [--ref NAME]
 //
 // Each round measures every variant once, in an order rotated by round; the
 // summary gives medians and the per-round ratio to the bare-Node relay.
@@ -23,6 +23,7 @@ const SIZE = Number(opt('--size', String(1024 ** 3)));
 const ROUNDS = Number(opt('--rounds', '5'));
 const ONLY = opt('--only', '')?.split(',').filter(Boolean) ?? [];
 const asJson = args.includes('--json');
+const REF = opt('--ref', 'node-relay');
 const LIMIT_MS = 120_000;
 
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
@@ -127,7 +128,7 @@ for (let r = 0; r < ROUNDS; r++) {
     samples[v.name].p99.push(res.p99);
     if (!asJson) console.error(`round ${r + 1} ${v.name}: ${res.mbps.toFixed(0)} MB/s${res.p99 !== undefined ? `, loop p99 ${res.p99.toFixed(2)} ms` : ''}`);
   }
-  const ref = round['node-relay']?.mbps;
+  const ref = round[REF]?.mbps;
   for (const v of variants) if (ref) samples[v.name].ratio.push(round[v.name].mbps / ref);
 }
 
@@ -136,17 +137,17 @@ const rows = variants.map((v) => ({
   medianMBps: median(samples[v.name].mbps),
   minMBps: Math.min(...samples[v.name].mbps),
   maxMBps: Math.max(...samples[v.name].mbps),
-  ratioToNode: median(samples[v.name].ratio),
+  ratioToRef: median(samples[v.name].ratio),
   loopP99Ms: median(samples[v.name].p99),
   rounds: ROUNDS,
 }));
 if (asJson) {
-  process.stdout.write(`${JSON.stringify({ benchmark: 'relay', sizeBytes: SIZE, node: process.version, rows }, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify({ benchmark: 'relay', sizeBytes: SIZE, ref: REF, node: process.version, rows }, null, 2)}\n`);
 } else {
   const { default: Table } = await import('cli-table3');
-  const t = new Table({ style: { head: [], border: [] }, head: ['variant', 'MB/s (median)', 'min-max', '× node-relay (per round)', 'loop p99 ms'] });
+  const t = new Table({ style: { head: [], border: [] }, head: ['variant', 'MB/s (median)', 'min-max', `× ${REF} (per round)`, 'loop p99 ms'] });
   for (const r of rows) {
-    t.push([r.variant, r.medianMBps.toFixed(0), `${r.minMBps.toFixed(0)}-${r.maxMBps.toFixed(0)}`, r.ratioToNode?.toFixed(3) ?? '-', r.loopP99Ms?.toFixed(2) ?? '-']);
+    t.push([r.variant, r.medianMBps.toFixed(0), `${r.minMBps.toFixed(0)}-${r.maxMBps.toFixed(0)}`, r.ratioToRef?.toFixed(3) ?? '-', r.loopP99Ms?.toFixed(2) ?? '-']);
   }
   process.stdout.write(`relay throughput, ${(SIZE / 1024 ** 3).toFixed(2)} GiB per run, ${ROUNDS} rounds, node ${process.version}\n${t.toString()}\n`);
 }
