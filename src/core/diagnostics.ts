@@ -11,6 +11,7 @@
 
 import { type IntervalHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { deferredStats } from './defer.js';
+import type { ClosedEvent } from './events.js';
 import { realClock } from './task.js';
 
 /** One connection's figures, kept by its transport. */
@@ -85,6 +86,27 @@ export function checksumFields(st: ConnectionStats): { sha256Sent?: string; sha2
   const sent = st.extra.sha256Sent;
   const received = st.extra.sha256Received;
   return typeof sent === 'string' && typeof received === 'string' ? { sha256Sent: sent, sha256Received: received } : {};
+}
+
+/**
+ * The `closed` event of a connection, from its figures.
+ *
+ * @param st The connection's figures.
+ * @param extra More fields (a child's exit status...).
+ * @returns The event.
+ */
+export function closedEvent(st: ConnectionStats, extra: Partial<ClosedEvent> = {}): ClosedEvent {
+  return {
+    event: 'closed',
+    id: st.id,
+    peer: st.peer,
+    bytesIn: st.bytesIn,
+    bytesOut: st.bytesOut,
+    durationMs: (st.closedAt ?? performance.now()) - (st.connectedAt ?? st.startedAt),
+    ...(st.error !== undefined ? { error: st.error } : {}),
+    ...checksumFields(st),
+    ...extra,
+  };
 }
 
 let _nextId = 1;

@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import type { Readable, Writable } from 'node:stream';
 import { lfToCrlf } from './crlf.js';
 import { Deferred, Failure } from './defer.js';
-import { checksumFields } from './diagnostics.js';
+import { closedEvent } from './diagnostics.js';
 import { TCPClientEndpoint, type TCPTarget, UNIXClientEndpoint } from './endpoints.js';
 import { ConnectionLostError, ConnectionRefusedError, TimeoutError, UsageError } from './errors.js';
 import { type ClosedEvent, type EventSink, nullSink } from './events.js';
@@ -215,17 +215,7 @@ export function netcatConnect(reactor: Reactor, opts: ConnectSessionOptions): De
 }
 
 function _emitClosed(events: EventSink, t: StreamTransport): void {
-  const st = t.stats;
-  events.emit({
-    event: 'closed',
-    id: st.id,
-    peer: st.peer,
-    bytesIn: st.bytesIn,
-    bytesOut: st.bytesOut,
-    durationMs: (st.closedAt ?? performance.now()) - (st.connectedAt ?? st.startedAt),
-    ...(st.error !== undefined ? { error: st.error } : {}),
-    ...checksumFields(st),
-  });
+  events.emit(closedEvent(t.stats));
 }
 
 function _failed(err: Error): Deferred<number> {
@@ -442,18 +432,7 @@ export function netcatListen(reactor: Reactor, opts: ListenSessionOptions): Defe
     };
     const onClosed = (t: StreamTransport, extra: Partial<ClosedEvent> = {}) => {
       active--;
-      const st = t.stats;
-      events.emit({
-        event: 'closed',
-        id: st.id,
-        peer: st.peer,
-        bytesIn: st.bytesIn,
-        bytesOut: st.bytesOut,
-        durationMs: (st.closedAt ?? performance.now()) - (st.connectedAt ?? st.startedAt),
-        ...(st.error !== undefined ? { error: st.error } : {}),
-        ...checksumFields(st),
-        ...extra,
-      });
+      events.emit(closedEvent(t.stats, extra));
     };
     if (hub !== undefined) {
       const c = hub.newClient();

@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import type { Readable, Writable } from 'node:stream';
 import type { ConnectionOptions, DetailedPeerCertificate, TLSSocket } from 'node:tls';
 import { Deferred, Failure, maybeDeferred } from './defer.js';
-import { counters } from './diagnostics.js';
+import { closedEvent, counters } from './diagnostics.js';
 import { TCPClientEndpoint } from './endpoints.js';
 import { ConnectionLostError, TLSError, TimeoutError, UsageError } from './errors.js';
 import { type CertificateSummary, type EventSink, type TLSEvent, nullSink } from './events.js';
@@ -552,16 +552,7 @@ class _TLSClientSession {
     const relay = this._relay!;
     new StdioTransport(relay.a, { stdin: o.stdin, stdout: o.stdout });
     relay.done.addBoth((r: unknown) => {
-      const st = t.stats;
-      this._events.emit({
-        event: 'closed',
-        id: st.id,
-        peer: st.peer,
-        bytesIn: st.bytesIn,
-        bytesOut: st.bytesOut,
-        durationMs: (st.closedAt ?? performance.now()) - (st.connectedAt ?? st.startedAt),
-        ...(st.error !== undefined ? { error: st.error } : {}),
-      });
+      this._events.emit(closedEvent(t.stats));
       if (this._alert !== undefined) {
         this.result.errback(friendlyTLSError(this._alert, this._address, this._hasClientCert()));
       } else if (!(r instanceof Failure)) {
