@@ -36,6 +36,23 @@ export function addressText(a: Address): string {
   return ('path' in a && a.path) || a.type.toLowerCase();
 }
 
+/**
+ * `factory.buildProtocol(peer)`, where a throw refuses the connection (and
+ * is logged) instead of escaping an event handler.
+ *
+ * @param factory The factory.
+ * @param peer The peer's address.
+ * @returns The protocol, or undefined to refuse.
+ */
+export function buildProtocolSafely(factory: Factory, peer: Address): Protocol | undefined {
+  try {
+    return factory.buildProtocol(peer);
+  } catch (e) {
+    logProtocolError(`${factory.constructor.name}.buildProtocol`, e);
+    return undefined;
+  }
+}
+
 /** Everything a connector needs to make one socket and describe it. */
 export interface StreamConnectParams {
   /** `tcp`, `unix` or `tls`, for the statistics. */
@@ -135,12 +152,7 @@ export class StreamConnector implements IConnector {
       stats.local = addressText(host);
       p.onReady?.(socket, { stats });
       this.state = 'connected';
-      let protocol: Protocol | undefined;
-      try {
-        protocol = this._factory.buildProtocol(peer);
-      } catch (e) {
-        logProtocolError(`${this._factory.constructor.name}.buildProtocol`, e);
-      }
+      const protocol = buildProtocolSafely(this._factory, peer);
       if (protocol === undefined) {
         socket.destroy();
         return;
@@ -369,12 +381,7 @@ export class StreamListeningPort implements IListeningPort {
     const stats = newConnectionStats(p.kind, 'accepted', addressText(peer) || 'unix peer', addressText(host));
     stats.connectedAt = stats.startedAt;
     p.onReady?.(socket, { stats });
-    let protocol: Protocol | undefined;
-    try {
-      protocol = this._factory.buildProtocol(peer);
-    } catch (e) {
-      logProtocolError(`${this._factory.constructor.name}.buildProtocol`, e);
-    }
+    const protocol = buildProtocolSafely(this._factory, peer);
     if (protocol === undefined) {
       socket.destroy();
       return;
