@@ -14,7 +14,7 @@ import type { AddressSpec, ProxiedAddressSpec, ProxyUrl, Socks4AddressSpec } fro
 import { formatAddress } from './address.js';
 import { Deferred, Failure } from './defer.js';
 import { checksumFields } from './diagnostics.js';
-import { TCPClientEndpoint, UNIXClientEndpoint } from './endpoints.js';
+import { TCPClientEndpoint, type TCPTarget, UNIXClientEndpoint } from './endpoints.js';
 import { ConnectionLostError, TimeoutError, UsageError } from './errors.js';
 import { type EventSink, nullSink } from './events.js';
 import { ProcessStreamTransport } from './process.js';
@@ -97,25 +97,17 @@ export function openAddress(
       new StdioTransport(protocol);
       return _fired();
     case 'tcp':
-    case 'tls': {
-      let proxies: ProxyUrl[] | undefined;
-      let tls: TLSOptions | undefined;
+    case 'tls':
+    case 'socks5':
+    case 'socks4a':
+    case 'http-proxy': {
+      let target: TCPTarget;
       try {
-        proxies = spec.options.proxy?.map((p) => withDefaultCredentials(p, opts.proxyAuth));
-        tls = spec.type === 'tls' ? _tlsFor(spec, false) : undefined;
+        target = _tcpTargetOf(spec, opts, timeoutMs);
       } catch (e) {
         return _failed(e as Error);
       }
-      const ep = new TCPClientEndpoint(reactor, {
-        host: spec.host,
-        port: spec.port,
-        family: spec.family ?? opts.family,
-        timeoutMs,
-        bindAddress: spec.options.bind,
-        tls,
-        proxies: proxies !== undefined && proxies.length > 0 ? proxies : undefined,
-      });
-      return done(ep.connect(factory));
+      return done(new TCPClientEndpoint(reactor, target).connect(factory));
     }
     case 'unix':
       return done(new UNIXClientEndpoint(reactor, spec.path, timeoutMs).connect(factory));
@@ -157,26 +149,6 @@ export function openAddress(
         d.callback(undefined);
       });
       return d;
-    }
-    case 'socks5':
-    case 'socks4a':
-    case 'http-proxy': {
-      let proxy: ProxyUrl;
-      try {
-        proxy = _proxyOf(spec, opts);
-      } catch (e) {
-        return _failed(e as Error);
-      }
-      const ep = new TCPClientEndpoint(reactor, {
-        host: spec.host,
-        port: spec.port,
-        family: spec.family ?? opts.family,
-        timeoutMs,
-        bindAddress: spec.options.bind,
-        proxies: [proxy],
-        proxyDns: proxy.remoteDns ? 'remote' : 'local',
-      });
-      return done(ep.connect(factory));
     }
     case 'tcp-listen':
     case 'tls-listen':
@@ -317,6 +289,37 @@ function _crlfTransform(leftCrlf: boolean, rightCrlf: boolean): RelayOptions['tr
     a: chain(leftCrlf ? crlfToLf : undefined, rightCrlf ? lfToCrlf : undefined),
     b: chain(rightCrlf ? crlfToLf : undefined, leftCrlf ? lfToCrlf : undefined),
   };
+}
+
+/**
+ * Where a `tcp:`, `tls:` or proxied address connects: host, port, timeout,
+ * local bind, TLS, and the proxy chain (`proxy=` hops, or the proxy of a
+ * `socks5:`/`socks4a:`/`http-proxy:` address).
+ *
+ * @throws {UsageError} For unreadable TLS files or bad proxy credentials.
+ */
+function _tcpTargetOf(
+  spec: Extract<AddressSpec, { type: 'tcp' | 'tls' | 'socks5' | 'socks4a' | 'http-proxy' }>,
+  opts: BridgeOptions,
+  timeoutMs: number | undefined,
+): TCPTarget {
+  const target: TCPTarget = {
+    host: spec.host,
+    port: spec.port,
+    family: spec.family ?? opts.family,
+    timeoutMs,
+    bindAddress: spec.options.bind,
+  };
+  if (spec.type === 'tcp' || spec.type === 'tls') {
+    const proxies = spec.options.proxy?.map((p) => withDefaultCredentials(p, opts.proxyAuth));
+    if (spec.type === 'tls') target.tls = _tlsFor(spec, false);
+    if (proxies !== undefined && proxies.length > 0) target.proxies = proxies;
+  } else {
+    const proxy = _proxyOf(spec, opts);
+    target.proxies = [proxy];
+    target.proxyDns = proxy.remoteDns ? 'remote' : 'local';
+  }
+  return target;
 }
 
 function _fired(): Deferred<void> {

@@ -12,7 +12,7 @@ import { Failure } from './defer.js';
 import { newConnectionStats, type ConnectionStats } from './diagnostics.js';
 import { ConnectionDone, ConnectionLostError } from './errors.js';
 import type { Address, IPushProducer, ITransport, Protocol } from './protocol.js';
-import { logProtocolError } from './stream.js';
+import { logProtocolError, readConnectionLost, writeConnectionLost } from './stream.js';
 
 const _guarded = new WeakSet<object>();
 
@@ -150,7 +150,7 @@ export class StdioTransport implements ITransport {
     if (this._writeDone) return;
     this._writeDone = true;
     const done = () => {
-      this._fireWriteLost();
+      writeConnectionLost(this, this._protocol);
       this._finish();
     };
     if (this._closeOutput) this._out.end(done);
@@ -218,28 +218,8 @@ export class StdioTransport implements ITransport {
   private _onEnd(): void {
     if (this._readDone && this.disconnecting) return;
     this._readDone = true;
-    const p = this._protocol;
-    if (typeof p.readConnectionLost === 'function') {
-      try {
-        p.readConnectionLost();
-      } catch (e) {
-        logProtocolError(`${p.constructor.name}.readConnectionLost`, e);
-      }
-    } else {
-      this.loseConnection();
-    }
+    readConnectionLost(this, this._protocol);
     this._finish();
-  }
-
-  private _fireWriteLost(): void {
-    const p = this._protocol;
-    if (typeof p.writeConnectionLost === 'function' && !this.disconnecting) {
-      try {
-        p.writeConnectionLost();
-      } catch (e) {
-        logProtocolError(`${p.constructor.name}.writeConnectionLost`, e);
-      }
-    }
   }
 
   private _finish(): void {

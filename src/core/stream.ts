@@ -54,6 +54,44 @@ export function logProtocolError(where: string, err: unknown): void {
 }
 
 /**
+ * The peer's EOF: tell a half-closing protocol (`readConnectionLost`), or
+ * close the connection for one that cannot half-close, as Twisted does. A
+ * throw from the protocol aborts the connection.
+ *
+ * @param t The transport.
+ * @param p Its protocol.
+ */
+export function readConnectionLost(t: ITransport, p: Protocol): void {
+  if (typeof p.readConnectionLost !== 'function') {
+    t.loseConnection();
+    return;
+  }
+  try {
+    p.readConnectionLost();
+  } catch (e) {
+    logProtocolError(`${p.constructor.name}.readConnectionLost`, e);
+    t.abortConnection();
+  }
+}
+
+/**
+ * Our EOF went out: tell a protocol that defines `writeConnectionLost`
+ * (not when the whole connection is closing). A throw aborts the connection.
+ *
+ * @param t The transport.
+ * @param p Its protocol.
+ */
+export function writeConnectionLost(t: ITransport & { disconnecting: boolean }, p: Protocol): void {
+  if (typeof p.writeConnectionLost !== 'function' || t.disconnecting) return;
+  try {
+    p.writeConnectionLost();
+  } catch (e) {
+    logProtocolError(`${p.constructor.name}.writeConnectionLost`, e);
+    t.abortConnection();
+  }
+}
+
+/**
  * A connected byte stream driving a protocol.
  */
 export class StreamTransport implements ITransport {
@@ -326,30 +364,11 @@ export class StreamTransport implements ITransport {
 
   private _onEnd(): void {
     this._readClosed = true;
-    const p = this._protocol;
-    if (typeof p.readConnectionLost === 'function') {
-      try {
-        p.readConnectionLost();
-      } catch (e) {
-        logProtocolError(`${p.constructor.name}.readConnectionLost`, e);
-        this.abortConnection();
-      }
-    } else {
-      // A protocol that cannot half-close: the peer's EOF ends the connection.
-      this.loseConnection();
-    }
+    readConnectionLost(this, this._protocol);
   }
 
   private _onFinish(): void {
-    const p = this._protocol;
-    if (typeof p.writeConnectionLost === 'function' && !this.disconnecting) {
-      try {
-        p.writeConnectionLost();
-      } catch (e) {
-        logProtocolError(`${p.constructor.name}.writeConnectionLost`, e);
-        this.abortConnection();
-      }
-    }
+    writeConnectionLost(this, this._protocol);
   }
 
   private _onDrain(): void {

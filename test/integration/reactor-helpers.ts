@@ -6,43 +6,10 @@
 import net from 'node:net';
 import { ClientFactory, Factory, Protocol, type Address, type Failure, type IConnector, type IListeningPort } from 'wirecat';
 
-/** A one-shot event that can be awaited. */
-export class Signal<T = void> {
-  readonly promise: Promise<T>;
-  fired = false;
-  value: T | undefined = undefined;
-  private _resolve!: (v: T) => void;
-  constructor() {
-    this.promise = new Promise<T>((resolve) => {
-      this._resolve = resolve;
-    });
-  }
-  fire(v: T): void {
-    if (this.fired) return;
-    this.fired = true;
-    this.value = v;
-    this._resolve(v);
-  }
-}
+// One bounded wait and one signal for every integration test: see requirements.ts.
+import { Signal, within } from './requirements.js';
 
-/**
- * Wait for `p`, failing with a message naming `what` after `ms`.
- *
- * @param p What to wait for.
- * @param what Its description, for the failure message.
- * @param ms The limit (default 5 s).
- */
-export async function within<T>(p: PromiseLike<T>, what: string, ms = 5000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([Promise.resolve(p), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+export { Signal, within };
 
 /** A short description of a Failure for event logs: the error's class name. */
 export function reasonName(f: Failure): string {
