@@ -151,6 +151,7 @@ class _MulticastSession {
   private _port: UDPPort | undefined;
   private _stdio: StdioTransport | undefined;
   private _received = 0;
+  private _dropped = 0;
   private _timeout: IDelayedCall | undefined;
   private _idle: IDelayedCall | undefined;
   private _finished = false;
@@ -241,7 +242,11 @@ class _MulticastSession {
     const from = formatHostPort(addr.host, addr.port);
     this._events.emit({ event: 'datagram', from, bytes: data.length });
     o.tap?.('b', data);
-    if (o.format === 'line') {
+    // UDP is lossy: while stdout is full, drop (and count) rather than buffer without bound.
+    const out = o.stdout ?? process.stdout;
+    if (out.writableNeedDrain) {
+      this._dropped++;
+    } else if (o.format === 'line') {
       let end = data.length;
       if (end > 0 && data[end - 1] === 0x0a) end--;
       if (end > 0 && data[end - 1] === 0x0d) end--;
@@ -295,6 +300,10 @@ class _MulticastSession {
   private _finish(outcome: number | Error): void {
     if (this._finished) return;
     this._finished = true;
+    if (this._dropped > 0) {
+      const n = this._dropped;
+      this._events.emit({ event: 'warning', message: `dropped ${n} of ${this._received} datagram${this._received === 1 ? '' : 's'} while standard output was full` });
+    }
     for (const t of [this._timeout, this._idle]) if (t !== undefined && t.active()) t.cancel();
     const fire = () => {
       if (typeof outcome === 'number') this.result.callback(outcome);

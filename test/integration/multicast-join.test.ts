@@ -185,6 +185,29 @@ describe.runIf(runNetns)('wirecat multicast-join (in a network namespace)', () =
     expect([r.file('rc'), r.file('out')]).toEqual(['0\n', 'tick']);
   });
 
+  it('a full stdout drops datagrams (counted in one warning) instead of buffering them without bound', async () => {
+    const r = await netns(`
+      python3 -c 'import sys; sys.stdout.write(("x" * 999 + "\\n") * 4000)' >$D/lines
+      { $W --json multicast-join -w 2 239.1.2.3 5000 2>$D/err; echo $? >$D/rc; } | { sleep 2.5; wc -c >$D/count; } & P=$!
+      ready $D/err
+      $W udp-send --multicast-interface 127.0.0.1 239.1.2.3 5000 <$D/lines
+      wait $P`);
+    expect(r.file('rc')).toBe('0\n');
+    const events = jsonLines(r.file('err'));
+    const datagrams = events.filter((e) => e.event === 'datagram');
+    const warnings = events.filter((e) => e.event === 'warning');
+    expect(warnings).toHaveLength(1);
+    const m = /^dropped (\d+) of (\d+) datagrams while standard output was full$/.exec(String(warnings[0]!.message));
+    expect(m).not.toBeNull();
+    const [dropped, received] = [Number(m![1]), Number(m![2])];
+    expect(received).toBe(datagrams.length);
+    expect(dropped).toBeGreaterThan(0);
+    const size = datagrams[0]!.bytes as number;
+    expect(datagrams.every((d) => d.bytes === size)).toBe(true);
+    // Everything not dropped reached stdout, whole.
+    expect(Number(r.file('count').trim())).toBe((received - dropped) * size);
+  });
+
   it('--interface that is not a local interface is a usage error (exit 2)', async () => {
     const r = await netns(`
       $W multicast-join --interface 10.9.9.9 239.1.2.7 5004 2>$D/a.err; echo $? >$D/a.rc
