@@ -292,6 +292,22 @@ describe.skipIf(shouldSkip(LABEL, missing))('peers', () => {
       expect(r.stderr).toContain(`Connected to localhost:${origin} via socks5://127.0.0.1:${ms.port} -> http://127.0.0.1:${tp.port}`);
     });
 
+    it("--json: the closed event counts the payload only, not the proxies' handshakes, through one hop and two", async () => {
+      const origin = await echoOrigin();
+      const ms = await microsocks();
+      const tp = await tinyproxy();
+      const payload = randomBytes(1000);
+      for (const chain of [[`socks5://127.0.0.1:${ms.port}`], [`http://127.0.0.1:${tp.port}`], [`socks5://127.0.0.1:${ms.port}`, `http://127.0.0.1:${tp.port}`]]) {
+        const p = startWirecat(['--json', 'connect', ...chain.flatMap((u) => ['--proxy', u]), '127.0.0.1', String(origin)]);
+        p.child.stdin!.write(payload);
+        await waitStdoutLength(p, payload.length);
+        p.child.stdin!.end();
+        expect(await p.waitExit(5000)).toEqual({ code: 0, signal: null });
+        const closed = p.events().find((e) => e.event === 'closed');
+        expect({ chain, bytesIn: closed?.bytesIn, bytesOut: closed?.bytesOut }).toEqual({ chain, bytesIn: payload.length, bytesOut: payload.length });
+      }
+    });
+
     it('wirecat -> tinyproxy -> wirecat proxy -> origin; the last hop refusing (502) exits 1', async () => {
       const origin = await echoOrigin();
       const tp = await tinyproxy();
