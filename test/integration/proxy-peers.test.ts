@@ -9,7 +9,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import net from 'node:net';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { wirecat } from './helpers.js';
@@ -24,6 +25,7 @@ const missing =
   missingProgram('ncat', 'ncat') ??
   missingProgram('socat', 'socat') ??
   missingProgram('openssl', 'openssl');
+const noIPv6 = Object.values(networkInterfaces()).some((list) => list?.some((i) => i.address === '::1')) ? undefined : 'no ::1 on this machine';
 
 let dir: string;
 beforeAll(() => {
@@ -45,18 +47,27 @@ interface Peer {
   port: number;
 }
 
+/** A port on `host` that nothing listens on now (as closedPort(), for ::1). */
+async function freePort(host: string): Promise<number> {
+  const s = net.createServer();
+  await within(new Promise<void>((resolve, reject) => s.once('error', reject).listen(0, host, () => resolve())), 5000, `a free port on ${host}`);
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
 /**
  * Start a peer that takes its port on the command line (none of them
  * accepts port 0): a port that is free now, then wait until it accepts.
  * A peer that exits first (the port was taken meanwhile) is tried again on
  * another port, three times at most.
  */
-async function startPeer(file: string, argsFor: (port: number) => string[]): Promise<Peer> {
+async function startPeer(file: string, argsFor: (port: number) => string[], host = '127.0.0.1'): Promise<Peer> {
   let last = '';
   for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await closedPort();
+    const port = host === '127.0.0.1' ? await closedPort() : await freePort(host);
     const proc = startProgram(file, argsFor(port), { stdin: 'ignore' });
-    const up = await Promise.race([waitAccepting(port, 5000).then(() => true), proc.exited.then(() => false)]);
+    const up = await Promise.race([waitAccepting(port, 5000, host).then(() => true), proc.exited.then(() => false)]);
     if (up && proc.exit === undefined) return { proc, port };
     proc.kill();
     last = `${file} ${argsFor(port).join(' ')} exited ${JSON.stringify(proc.exit)}; stderr:\n${proc.stderr}`;
@@ -98,11 +109,11 @@ async function wirecatProxy(args: string[] = []): Promise<Peer> {
 // ---------------------------------------------------------------- origins
 
 /** A TCP echo server: each connection gets back what it sends, and an EOF after the client's. */
-async function echoOrigin(): Promise<number> {
+async function echoOrigin(host = '127.0.0.1'): Promise<number> {
   const srv = await startServer((s) => {
     s.on('error', () => {});
     s.pipe(s);
-  });
+  }, host);
   return srv.port;
 }
 
@@ -172,6 +183,11 @@ describe.skipIf(shouldSkip(LABEL, missing))('peers', () => {
       const ms = await microsocks({ user: 'ann', pass: 's3cr:et' });
       await echoThrough(['connect', '--proxy', `socks5://ann:s3cr%3Aet@127.0.0.1:${ms.port}`, '127.0.0.1', String(origin)]);
       await echoThrough(['connect', '--proxy', `socks5://127.0.0.1:${ms.port}`, '127.0.0.1', String(origin)], randomBytes(1000), { WIRECAT_PROXY_AUTH: 'ann:s3cr:et' });
+      // RFC 1929's longest: 255-byte user and password (ncat corrupts long ones, nmap#981).
+      const long = await microsocks({ user: 'u'.repeat(255), pass: 'p'.repeat(255) });
+      await echoThrough(['connect', '--proxy', `socks5://127.0.0.1:${long.port}`, '127.0.0.1', String(origin)], randomBytes(1000), {
+        WIRECAT_PROXY_AUTH: `${'u'.repeat(255)}:${'p'.repeat(255)}`,
+      });
       const wrong = await wirecat(['connect', '--proxy', `socks5://ann:nope@127.0.0.1:${ms.port}`, '127.0.0.1', String(origin)], { input: 'x' });
       // microsocks answers status 2 (any non-zero status is a refusal, RFC 1929).
       expect({ code: wrong.code, stderr: wrong.stderr, stdout: wrong.stdout }).toEqual({
@@ -214,6 +230,21 @@ describe.skipIf(shouldSkip(LABEL, missing))('peers', () => {
       expect(r.code).toBe(1);
       expect(r.stderr).toBe(`wirecat: connect: Connection refused (attempted address: 127.0.0.1:${closed} via proxy 127.0.0.1:${ms.port})\n`);
     });
+  });
+
+  it.skipIf(shouldSkip('IPv6 through microsocks and tinyproxy', noIPv6))('IPv6: a [::1] destination through microsocks (ATYP 4) and tinyproxy (CONNECT [::1]:PORT), and microsocks listening on ::1', async () => {
+    assertRunnable('IPv6 through microsocks and tinyproxy', noIPv6);
+    const origin = await echoOrigin('::1');
+    const ms = await microsocks();
+    const tp = await tinyproxy();
+    await echoThrough(['connect', '--proxy', `socks5://127.0.0.1:${ms.port}`, '::1', String(origin)], randomBytes(1000));
+    await echoThrough(['connect', '--proxy', `http://127.0.0.1:${tp.port}`, '::1', String(origin)], randomBytes(1000));
+    await echoThrough(['relay', '-', `tcp:[::1]:${origin},proxy=http://127.0.0.1:${tp.port}`], randomBytes(1000));
+    expect(tp.proc.stdout.toString() + tp.proc.stderr).toContain(`CONNECT [::1]:${origin} HTTP/1.1`);
+    await ms.proc.waitStderr(new RegExp(`connected to ::1:${origin}$`));
+    const ms6 = await startPeer('microsocks', (port) => ['-i', '::1', '-p', String(port)], '::1');
+    const origin4 = await echoOrigin();
+    await echoThrough(['connect', '--proxy', `socks5://[::1]:${ms6.port}`, '127.0.0.1', String(origin4)], randomBytes(1000));
   });
 
   describe('connect --proxy through tinyproxy (HTTP CONNECT)', () => {
@@ -334,6 +365,15 @@ describe.skipIf(shouldSkip(LABEL, missing))('peers', () => {
       const viaTp = await wirecatProxy(['--upstream', `http://127.0.0.1:${tp.port}`]);
       await echoThrough(['connect', '--proxy', `http://127.0.0.1:${viaMs.port}`, 'localhost', String(origin)]);
       await echoThrough(['connect', '--proxy', `socks5://127.0.0.1:${viaTp.port}`, 'localhost', String(origin)]);
+      // curl's absolute-URI GET, forwarded by wirecat through each peer.
+      const web = await startServer((sock) => {
+        sock.on('error', () => {});
+        sock.once('data', (d: Buffer) => sock.end(`HTTP/1.1 200 OK\r\nContent-Length: ${d.indexOf('\r\n')}\r\nConnection: close\r\n\r\n${d.subarray(0, d.indexOf('\r\n'))}`));
+      });
+      for (const via of [viaMs, viaTp]) {
+        const r = await runProgram('curl', ['-sS', '--max-time', '5', '--proxy', `http://127.0.0.1:${via.port}`, `http://localhost:${web.port}/through?peer`]);
+        expect({ code: r.code, out: r.stdout }).toEqual({ code: 0, out: 'GET /through?peer HTTP/1.1' });
+      }
       await ms.proc.waitStderr(new RegExp(`connected to localhost:${origin}$`));
       expect(tp.proc.stdout.toString() + tp.proc.stderr).toContain(`CONNECT localhost:${origin} HTTP/1.1`);
     });
@@ -445,6 +485,22 @@ describe.skipIf(shouldSkip(LABEL, missing))('peers', () => {
       }
       const unverified = await wirecat(['connect', '--tls', '--proxy', `socks5://127.0.0.1:${ms.port}`, 'localhost', String(server.port)], { input: '' });
       expect(unverified.code).toBe(4);
+    });
+
+    it('ncat --ssl --ssl-verify through wirecat proxy (SOCKS5 and HTTP CONNECT) to openssl s_server: the proxy relays TLS records untouched', async () => {
+      server = await sServer(['-cert', join(dir, 'leaf.pem'), '-key', join(dir, 'leaf.key')]);
+      stops.push(() => server.stop());
+      const wp = await wirecatProxy();
+      for (const type of ['socks5', 'http']) {
+        const p = startProgram('ncat', ['--ssl', '--ssl-verify', '--ssl-trustfile', caFile, '--proxy', `127.0.0.1:${wp.port}`, '--proxy-type', type, 'localhost', String(server.port)]);
+        p.child.stdin!.write(`ncat over ${type}\n`);
+        await p.waitStdout(`${[...type].reverse().join('')} revo tacn`, 8000);
+        p.kill();
+      }
+      expect(wp.proc.events().filter((e) => e.event === 'proxied').map((e) => [e.protocol, e.destination])).toEqual([
+        ['socks5', `localhost:${server.port}`],
+        ['http-connect', `localhost:${server.port}`],
+      ]);
     });
   });
 });
