@@ -2,8 +2,10 @@
  * The proxy client and server against real peer proxies installed by
  * .ci/run: microsocks (SOCKS5), tinyproxy (HTTP CONNECT), ncat (an HTTP
  * proxy with `-l --proxy-type http`, and a SOCKS4/SOCKS5/HTTP client with
- * `--proxy`) and socat 1.7.4 (`SOCKS4A:` and `PROXY:` clients), mixed in
- * chains with wirecat's own proxy. Origins are Node servers on loopback.
+ * `--proxy`), socat 1.7.4 (`SOCKS4A:` and `PROXY:` clients), curl and
+ * `openssl s_server`, mixed in chains with wirecat's own proxy. Origins are
+ * Node servers on loopback. Each peer runs in the foreground on a free
+ * loopback port and is killed after its test.
  * Contracts: /work/shared/SPEC.md (`connect --proxy`, `proxy`, Addresses,
  * exit codes) and /work/shared/research/proxy.md (what the peers do).
  */
@@ -18,12 +20,13 @@ import { type Proc, cleanup, closedPort, delay, sha256, startProgram, startServe
 import { assertRunnable, missingProgram, runProgram, shouldSkip } from './requirements.js';
 import { type SServer, issue, sServer } from './tls-certs.js';
 
-const LABEL = 'proxy interoperability with microsocks, tinyproxy, ncat, socat and openssl';
+const LABEL = 'proxy interoperability with microsocks, tinyproxy, ncat, socat, curl and openssl';
 const missing =
   missingProgram('microsocks', 'microsocks') ??
   missingProgram('tinyproxy', 'tinyproxy-bin') ??
   missingProgram('ncat', 'ncat') ??
   missingProgram('socat', 'socat') ??
+  missingProgram('curl', 'curl') ??
   missingProgram('openssl', 'openssl');
 const noIPv6 = Object.values(networkInterfaces()).some((list) => list?.some((i) => i.address === '::1')) ? undefined : 'no ::1 on this machine';
 
