@@ -348,6 +348,7 @@ describe.skipIf(shouldSkip(LABEL, missing))('peers', () => {
       const wp = await wirecatProxy();
       await echoThrough(['connect', '--proxy', `http://127.0.0.1:${tp.port}`, '--proxy', `socks5://127.0.0.1:${wp.port}`, 'localhost', String(origin)]);
       await echoThrough(['connect', '--proxy', `http://127.0.0.1:${tp.port}`, '--proxy', `http://127.0.0.1:${wp.port}`, 'localhost', String(origin)]);
+      await wp.proc.waitEvent('proxied', 2000, 2);
       expect(wp.proc.events().filter((e) => e.event === 'proxied').map((e) => [e.protocol, e.destination])).toEqual([
         ['socks5', `localhost:${origin}`],
         ['http-connect', `localhost:${origin}`],
@@ -405,6 +406,7 @@ describe.skipIf(shouldSkip(LABEL, missing))('peers', () => {
         const out = await peerClient('ncat', (o) => ['--proxy', `127.0.0.1:${wp.port}`, '--proxy-type', type, '--proxy-dns', dns, 'localhost', String(o)], input);
         expect({ type, dns, out }).toEqual({ type, dns, out: `reply:${input}` });
       }
+      await wp.proc.waitEvent('proxied', 2000, 5);
       const protocols = wp.proc.events().filter((e) => e.event === 'proxied').map((e) => [e.protocol, String(e.destination).replace(/:\d+$/, '')]);
       expect(protocols).toEqual([
         ['socks4', '127.0.0.1'],
@@ -419,6 +421,7 @@ describe.skipIf(shouldSkip(LABEL, missing))('peers', () => {
         const out = await peerClient('ncat', (o) => ['--proxy', `127.0.0.1:${authed.port}`, '--proxy-type', type, '--proxy-auth', 'ann:pw', '127.0.0.1', String(o)], input);
         expect(out).toBe(`reply:${input}`);
       }
+      await authed.proc.waitEvent('proxied', 2000, 2);
       expect(authed.proc.events().filter((e) => e.event === 'proxied').map((e) => [e.protocol, e.user])).toEqual([
         ['socks5', 'ann'],
         ['http-connect', 'ann'],
@@ -426,6 +429,7 @@ describe.skipIf(shouldSkip(LABEL, missing))('peers', () => {
       const wrong = await runProgram('ncat', ['--proxy', `127.0.0.1:${authed.port}`, '--proxy-type', 'socks5', '--proxy-auth', 'ann:bad', '127.0.0.1', '9'], { timeoutMs: 8000 });
       expect(wrong.code).not.toBe(0);
       // ncat's HTTP client asks without credentials first and answers the 407 challenge.
+      await authed.proc.waitEvent('refused', 2000, 2);
       expect(authed.proc.events().filter((e) => e.event === 'refused').map((e) => e.reason)).toEqual([
         'no Proxy-Authorization: Basic credentials',
         "authentication failed for user 'ann'",
@@ -443,6 +447,8 @@ describe.skipIf(shouldSkip(LABEL, missing))('peers', () => {
       const authed = await wirecatProxy(['--auth', 'ann:pw']);
       const withAuth = await peerClient('socat', (o) => ['-t', '5', '-', `PROXY:127.0.0.1:127.0.0.1:${o},proxyport=${authed.port},proxyauth=ann:pw`], 'socat auth');
       expect(withAuth).toBe('reply:socat auth');
+      await wp.proc.waitEvent('proxied', 2000, 3);
+      await authed.proc.waitEvent('proxied', 2000, 1);
       expect(wp.proc.events().filter((e) => e.event === 'proxied').map((e) => e.protocol)).toEqual(['socks4a', 'socks4', 'http-connect']);
       expect(authed.proc.events().filter((e) => e.event === 'proxied').map((e) => [e.protocol, e.user])).toEqual([['http-connect', 'ann']]);
     });
@@ -500,6 +506,7 @@ describe.skipIf(shouldSkip(LABEL, missing))('peers', () => {
         await p.waitStdout(`${[...type].reverse().join('')} revo tacn`, 8000);
         p.kill();
       }
+      await wp.proc.waitEvent('proxied', 2000, 2);
       expect(wp.proc.events().filter((e) => e.event === 'proxied').map((e) => [e.protocol, e.destination])).toEqual([
         ['socks5', `localhost:${server.port}`],
         ['http-connect', `localhost:${server.port}`],
