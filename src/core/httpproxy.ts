@@ -554,7 +554,8 @@ export function parseBasicCredentials(value: string | undefined): { user: string
 /**
  * The typed error for a CONNECT answered with anything but 2xx: 407 and
  * 403 are proxy errors (exit 5), 502 the network error of the target
- * (exit 1), 504 a timeout (exit 3), the rest general proxy failures.
+ * (exit 1), 504 a timeout (exit 3), the rest general proxy failures. A 401
+ * to credentials is read as a 407 (tinyproxy answers wrong ones so).
  *
  * @param res The response head.
  * @param proxy The proxy, `host:port`.
@@ -566,7 +567,9 @@ export function httpConnectError(res: HttpResponseHead, proxy: string, target: s
   const code = `HTTP ${res.status}`;
   const reason = res.reason || HTTP_REASONS[res.status] || 'error';
   switch (res.status) {
+    case 401:
     case 407:
+      if (res.status === 401 && !withCredentials) return new ProxyError(`proxy ${proxy} failed: ${reason} (${code})`, proxy, code);
       return new ProxyAuthError(
         withCredentials ? `proxy ${proxy} refused the credentials of user '${user}' (${code} ${reason})` : `proxy ${proxy} requires authentication (${code} ${reason})`,
         proxy,

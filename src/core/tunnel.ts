@@ -152,6 +152,13 @@ class _HandshakeProtocol extends Protocol {
       return;
     }
     const t = this.transport!;
+    // The connection's counters start here: the handshake's bytes are not
+    // the caller's (`rest` is, and is counted again below when re-read).
+    const st = (t as Partial<StreamTransport>).stats;
+    if (st !== undefined) {
+      st.bytesIn = rest.length;
+      st.bytesOut = 0;
+    }
     this.user = p;
     p.makeConnection(t);
     if (!this._result.called) this._result.callback(p);
@@ -161,7 +168,6 @@ class _HandshakeProtocol extends Protocol {
       // attached its other side, and not while it has paused reading.
       const socket = (t as Partial<StreamTransport>).socket;
       if (socket !== undefined && typeof socket.unshift === 'function' && !socket.readableEnded) {
-        const st = (t as Partial<StreamTransport>).stats;
         if (st !== undefined) st.bytesIn -= rest.length;
         socket.unshift(rest);
       } else {

@@ -317,6 +317,8 @@ describe('HttpConnectClientHandshake', () => {
   it.each([
     ['407 without credentials', 'HTTP/1.1 407 Proxy Authentication Required', false, ProxyAuthError, 5, 'proxy p:1 requires authentication (HTTP 407 Proxy Authentication Required)'],
     ['407 with credentials', 'HTTP/1.1 407 Proxy Authentication Required', true, ProxyAuthError, 5, "proxy p:1 refused the credentials of user 'me' (HTTP 407 Proxy Authentication Required)"],
+    ['401 with credentials (tinyproxy)', 'HTTP/1.1 401 Unauthorized', true, ProxyAuthError, 5, "proxy p:1 refused the credentials of user 'me' (HTTP 401 Unauthorized)"],
+    ['401 without credentials', 'HTTP/1.1 401 Unauthorized', false, ProxyError, 5, 'proxy p:1 failed: Unauthorized (HTTP 401)'],
     ['403', 'HTTP/1.1 403 Forbidden', false, ProxyRefusedError, 5, 'proxy p:1 refused: Forbidden (HTTP 403)'],
     ['400', 'HTTP/1.1 400 Bad Request', false, ProxyError, 5, 'proxy p:1 failed: Bad Request (HTTP 400)'],
     ['405', 'HTTP/1.1 405 Method Not Allowed', false, ProxyError, 5, 'proxy p:1 failed: Method Not Allowed (HTTP 405)'],

@@ -84,6 +84,19 @@ describe('HandshakeEndpoint', () => {
     expect(user.connected).toBe(false);
   });
 
+  it("the transport's byte counters start after the handshake: the bytes the proxy sent with its reply count, the handshake's do not", () => {
+    const inner = new FakeEndpoint();
+    // What a StreamTransport would have counted by then (StringTransport counts nothing itself).
+    const stats = { bytesIn: 0, bytesOut: 0 };
+    Object.assign(inner.transport, { stats });
+    const d = new HandshakeEndpoint(inner, () => now(new Socks5ClientHandshake({ host: 'h', port: 1 }, 'p:1')), 'h:1').connect(factoryOf(new Recorder()));
+    inner.protocol!.dataReceived(b(5, 0));
+    Object.assign(stats, { bytesIn: 2 + 10 + 6, bytesOut: 3 + 7 });
+    inner.protocol!.dataReceived(Buffer.concat([b(5, 0, 0, 1, 1, 2, 3, 4, 0, 1), Buffer.from('banner')]));
+    successResultOf(d);
+    expect(stats).toEqual({ bytesIn: 6, bytesOut: 0 });
+  });
+
   it('fails with the typed error and closes when the proxy refuses', () => {
     const inner = new FakeEndpoint();
     const d = new HandshakeEndpoint(inner, () => now(new Socks5ClientHandshake({ host: 'h', port: 1 }, 'p:1')), 'h:1').connect(factoryOf(new Recorder()));
