@@ -10,8 +10,9 @@
 
 import { createWriteStream, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import type { Argv, Options } from 'yargs';
+import type { Options } from 'yargs';
 import { type CommandContext, GLOBAL_CONFLICTS, GLOBAL_OPTIONS, type GlobalOptions } from './commands/context.js';
+import { COMMANDS, type CommandModule } from './commands/index.js';
 import { ExitCode, UsageError, exitCodeFor } from './core/errors.js';
 import type { EventSink, WirecatEvent } from './core/events.js';
 import { setLogger } from './core/log.js';
@@ -22,34 +23,10 @@ import { completionScript, manPage } from './resources.js';
 import { parseFast } from './fastparse.js';
 
 export { ExitCode, UsageError, exitCodeFor } from './core/errors.js';
+export { COMMANDS } from './commands/index.js';
 
 declare const __WIRECAT_VERSION__: string | undefined;
 
-interface CommandModule {
-  command: string;
-  describe: string;
-  builder: (y: Argv) => Argv;
-  run: (ctx: CommandContext, args: any) => void;
-  /** The flags as a table, for the quick parser (src/fastparse.ts); commands without it always go through yargs. */
-  options?: Record<string, Options>;
-  conflicts?: readonly (readonly [string, string])[];
-}
-
-/**
- * The subcommands by name, in the order `--help` lists them. Each module
- * (and the part of the core it needs) is loaded only when its command runs,
- * so `udp-send` does not parse the TLS client or the proxy server.
- */
-export const COMMANDS: Record<string, () => Promise<CommandModule>> = {
-  connect: () => import('./commands/connect.js'),
-  listen: () => import('./commands/listen.js'),
-  relay: () => import('./commands/relay.js'),
-  unix: () => import('./commands/unix.js'),
-  'udp-send': () => import('./commands/udp-send.js'),
-  'multicast-join': () => import('./commands/multicast-join.js'),
-  'tls-client': () => import('./commands/tls-client.js'),
-  proxy: () => import('./commands/proxy.js'),
-};
 const COMMAND_NAMES = Object.keys(COMMANDS);
 
 function version(): string {
@@ -167,6 +144,18 @@ function spinnerSink(out: Output, inner: EventSink, text: string): EventSink & {
 }
 
 /**
+ * The subcommand a command line runs, when its module alone can parse,
+ * explain and run it (not for completion, which lists every command).
+ *
+ * @param argv The arguments after the program name.
+ * @returns The subcommand's name, or undefined.
+ */
+export function commandOf(argv: string[]): string | undefined {
+  const first = firstWord(normalizeArgv(argv));
+  return first !== undefined && COMMAND_NAMES.includes(first) && !argv.includes('--get-yargs-completions') ? first : undefined;
+}
+
+/**
  * Run the command line on `reactor` and give the exit code. Errors are
  * printed as one line here; nothing in the program calls `process.exit`
  * but `react()`.
@@ -197,7 +186,7 @@ export async function runCli(r: Reactor, argv: string[]): Promise<number> {
   // The subcommand's own module is all yargs needs to parse, validate or
   // explain it; the list of every command (`--help`, no command,
   // completion) needs them all.
-  const only = first !== undefined && COMMAND_NAMES.includes(first) && !argv.includes('--get-yargs-completions') ? first : undefined;
+  const only = commandOf(argv);
   const modules = await Promise.all((only !== undefined ? [only] : COMMAND_NAMES).map((n) => COMMANDS[n]!()));
   let failure: string | undefined;
   let output = '';
