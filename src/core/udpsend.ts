@@ -161,6 +161,8 @@ export interface SendPacerOptions {
    * again on a later one (a refused port, an unreachable network do).
    */
   confirmEvery?: number;
+  /** With `confirmEvery`, still confirm each of the first N datagrams (default 0). */
+  confirmEachFirst?: number;
   /**
    * Send one datagram; call `done` (with an error, if it failed) when the
    * socket is finished with it and with every send before it. `done` is
@@ -210,6 +212,7 @@ export class SendPacer {
   private readonly _source: DatagramSource;
   private readonly _window: number;
   private readonly _confirmEvery: number;
+  private readonly _confirmEachFirst: number;
   /** For each send with a callback not yet called: `sent` after it (a FIFO from `_marksHead`). */
   private readonly _marks: number[] = [];
   private _marksHead = 0;
@@ -234,6 +237,7 @@ export class SendPacer {
     this._source = source;
     this._window = Math.max(1, opts.window ?? 64);
     this._confirmEvery = Math.max(1, Math.floor(opts.confirmEvery ?? 1));
+    this._confirmEachFirst = opts.confirmEachFirst ?? 0;
   }
 
   /**
@@ -294,7 +298,12 @@ export class SendPacer {
       this.sent++;
       this.bytes += datagram.length;
       // Unconfirmed sends end where the window fills, every `every` sends, and where the source has no next one now.
-      let confirm = every === 1 || this.sent - this._lastMark >= every || this.sent - this.confirmed >= this._window || this.sent >= due;
+      let confirm =
+        every === 1 ||
+        this.sent <= this._confirmEachFirst ||
+        this.sent - this._lastMark >= every ||
+        this.sent - this.confirmed >= this._window ||
+        this.sent >= due;
       if (!confirm) {
         this._peeked = this._source.shift();
         confirm = this._peeked === undefined;
@@ -797,8 +806,11 @@ class _UDPSendSession {
         window: o.window,
         // Unpaced to one peer, a confirmation every 32 datagrams: a callback
         // per datagram costs about a tenth of the send rate. A refused port
-        // or an unreachable network fails every send, so it is still seen.
+        // or an unreachable network fails every send, so it is still seen;
+        // each of the first 64 is confirmed, so a short input sees a refusal
+        // (ICMP's error comes with the next send) exactly as before.
         confirmEvery: unicast && periodMs === undefined ? 32 : 1,
+        confirmEachFirst: 64,
         send: (d, cb) => {
           if (tap !== undefined) tap('a', d);
           counters.datagramsOut++;

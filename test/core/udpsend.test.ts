@@ -237,6 +237,15 @@ describe('SendPacer', () => {
     expect(pacer.done.called).toBe(true);
   });
 
+  it('SendPacer with confirmEachFirst confirms each of the first N sends, then every confirmEvery-th', () => {
+    const clock = new Clock();
+    const r = recorder(clock, true);
+    const pacer = new SendPacer({ clock, window: 64, confirmEvery: 4, confirmEachFirst: 3, send: r.send }, new ListSource(12));
+    pacer.kick();
+    expect(r.sent.map((s) => `${s.data}${s.confirmed ? '!' : ''}`)).toEqual(['0!', '1!', '2!', '3', '4', '5', '6!', '7', '8', '9', '10!', '11!']);
+    expect(pacer.done.called).toBe(true);
+  });
+
   it('SendPacer with confirmEvery fails done with an error from a later callback', () => {
     const clock = new Clock();
     const r = recorder(clock, false);
