@@ -10,17 +10,9 @@
 
 import { createWriteStream, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import yargs from 'yargs';
-import type { Argv } from 'yargs';
-import * as connectCmd from './commands/connect.js';
-import type { CommandContext, GlobalOptions } from './commands/context.js';
-import * as listenCmd from './commands/listen.js';
-import * as multicastJoinCmd from './commands/multicast-join.js';
-import * as proxyCmd from './commands/proxy.js';
-import * as relayCmd from './commands/relay.js';
-import * as unixCmd from './commands/unix.js';
-import * as tlsClientCmd from './commands/tls-client.js';
-import * as udpSendCmd from './commands/udp-send.js';
+import type { Options } from 'yargs';
+import { type CommandContext, GLOBAL_CONFLICTS, GLOBAL_OPTIONS, type GlobalOptions } from './commands/context.js';
+import { COMMANDS, type CommandModule } from './commands/index.js';
 import { ExitCode, UsageError, exitCodeFor } from './core/errors.js';
 import type { EventSink, WirecatEvent } from './core/events.js';
 import { setLogger } from './core/log.js';
@@ -28,21 +20,14 @@ import { type Reactor, react, reactor as theReactor } from './core/reactor.js';
 import { enableChecksums, snapshot, startLoopMonitor } from './core/diagnostics.js';
 import { Output, type Spinner } from './output.js';
 import { completionScript, manPage } from './resources.js';
+import { parseFast } from './fastparse.js';
 
 export { ExitCode, UsageError, exitCodeFor } from './core/errors.js';
+export { COMMANDS } from './commands/index.js';
 
 declare const __WIRECAT_VERSION__: string | undefined;
 
-interface CommandModule {
-  command: string;
-  describe: string;
-  builder: (y: Argv) => Argv;
-  run: (ctx: CommandContext, args: any) => void;
-}
-
-/** The subcommands, in the order `--help` lists them. */
-const COMMANDS: CommandModule[] = [connectCmd, listenCmd, relayCmd, unixCmd, udpSendCmd, multicastJoinCmd, tlsClientCmd, proxyCmd];
-const COMMAND_NAMES = COMMANDS.map((c) => c.command.split(' ')[0]!);
+const COMMAND_NAMES = Object.keys(COMMANDS);
 
 function version(): string {
   return typeof __WIRECAT_VERSION__ === 'string' ? __WIRECAT_VERSION__ : '0.0.0-dev';
@@ -53,7 +38,7 @@ function version(): string {
  * would swallow the next word (`--stats connect`); give them their value
  * only when it is one of theirs.
  */
-function normalizeArgv(argv: string[]): string[] {
+export function normalizeArgv(argv: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -94,38 +79,6 @@ function firstWord(argv: string[]): string | undefined {
     if (!a.startsWith('-')) return a;
   }
   return undefined;
-}
-
-function parser(argv: string[], onCommand: (c: CommandModule, args: unknown) => void): Argv {
-  let y = yargs(argv)
-    .scriptName('wirecat')
-    .usage('wirecat <command> [options]\n\nA netcat/socat-style network toolkit with statistics and event-loop diagnostics.')
-    .version(version())
-    .alias('version', 'V')
-    .help()
-    .alias('help', 'h')
-    .strict()
-    .demandCommand(1, 'a command is required (see wirecat --help)')
-    .option('verbose', { alias: 'v', type: 'count', describe: 'more diagnostics on stderr (repeatable)', global: true })
-    .option('quiet', { type: 'boolean', describe: 'no warnings or diagnostics, only errors', global: true })
-    .option('stats', { type: 'string', describe: 'at exit, print statistics on stderr: table (default) or json', global: true })
-    .option('stats-file', { type: 'string', requiresArg: true, describe: 'write the statistics as JSON to FILE instead', global: true })
-    .option('json', { type: 'boolean', describe: 'newline-delimited JSON events on stderr', global: true })
-    .option('4', { type: 'boolean', describe: 'IPv4 only', global: true })
-    .option('6', { type: 'boolean', describe: 'IPv6 only', global: true })
-    .option('timeout', { alias: 'w', type: 'number', requiresArg: true, describe: 'connect timeout in seconds', global: true })
-    .option('idle-timeout', { alias: 'i', type: 'number', requiresArg: true, describe: 'close after SECS with no data either way (exit 3)', global: true })
-    .option('hex-dump', { alias: 'x', type: 'string', describe: 'trace both directions as hex on stderr, or --hex-dump=FILE', global: true })
-    .option('color', { type: 'boolean', describe: 'colour on stderr (--no-color, NO_COLOR and FORCE_COLOR are honoured)', global: true })
-    .option('checksum', { type: 'boolean', describe: 'SHA-256 of the bytes sent and received on each connection (-v, --stats, --json)', global: true })
-    .conflicts('4', '6')
-    .epilogue(
-      'Exit codes: 0 ok, 1 network failure, 2 usage error, 3 timeout, 4 TLS failure, 5 proxy failure, 130/143 interrupted.\nSee man wirecat for every flag.',
-    )
-    .wrap(Math.min(100, process.stdout.columns || 80));
-  for (const c of COMMANDS) y = y.command(c.command, c.describe, c.builder, (args) => onCommand(c, args));
-  // Listed after the subcommands; both are answered in runCli (the man page, and the binary's completion script, are files/assets).
-  return y.completion('completion', 'print a bash/zsh completion script').command('man', 'print the man page (roff): wirecat man > wirecat.1');
 }
 
 interface ParsedGlobals {
@@ -191,6 +144,18 @@ function spinnerSink(out: Output, inner: EventSink, text: string): EventSink & {
 }
 
 /**
+ * The subcommand a command line runs, when its module alone can parse,
+ * explain and run it (not for completion, which lists every command).
+ *
+ * @param argv The arguments after the program name.
+ * @returns The subcommand's name, or undefined.
+ */
+export function commandOf(argv: string[]): string | undefined {
+  const first = firstWord(normalizeArgv(argv));
+  return first !== undefined && COMMAND_NAMES.includes(first) && !argv.includes('--get-yargs-completions') ? first : undefined;
+}
+
+/**
  * Run the command line on `reactor` and give the exit code. Errors are
  * printed as one line here; nothing in the program calls `process.exit`
  * but `react()`.
@@ -218,22 +183,25 @@ export async function runCli(r: Reactor, argv: string[]): Promise<number> {
     return ExitCode.OK;
   }
   const norm = normalizeArgv(argv);
+  // The subcommand's own module is all yargs needs to parse, validate or
+  // explain it; the list of every command (`--help`, no command,
+  // completion) needs them all.
+  const only = commandOf(argv);
+  const modules = await Promise.all((only !== undefined ? [only] : COMMAND_NAMES).map((n) => COMMANDS[n]!()));
   let failure: string | undefined;
   let output = '';
   let chosen: { module: CommandModule; args: ParsedGlobals } | undefined;
-  const y = parser(norm, (module, args) => {
-    chosen = { module, args: args as ParsedGlobals };
-  })
-    .exitProcess(false)
-    .fail((msg: string | null, e: Error | undefined) => {
-      failure = msg ?? e?.message ?? 'usage error';
-    });
-  try {
-    await y.parseAsync(norm, {}, (_e: Error | undefined, _parsed: unknown, text: string) => {
-      output = text;
-    });
-  } catch (e) {
-    failure ??= e instanceof Error ? e.message : String(e);
+  // A simple command line of a command with a flag table needs no yargs (see src/fastparse.ts).
+  const quick =
+    only !== undefined && !wantsOnly && modules[0]!.options !== undefined
+      ? parseFast(norm, only, modules[0] as CommandModule & { options: Record<string, Options> }, { options: GLOBAL_OPTIONS, conflicts: GLOBAL_CONFLICTS })
+      : undefined;
+  if (quick !== undefined) chosen = { module: modules[0]!, args: quick as unknown as ParsedGlobals };
+  else {
+    const { parseWithYargs } = await import('./cliparser.js');
+    const parsed = await parseWithYargs(norm, modules, version());
+    ({ failure, output } = parsed);
+    if (parsed.chosen !== undefined) chosen = { module: parsed.chosen.module, args: parsed.chosen.args as unknown as ParsedGlobals };
   }
   const subcommand = chosen?.module.command.split(' ')[0];
   if (failure !== undefined) {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Argv } from 'yargs';
+import type { Argv, Options } from 'yargs';
 import { parsePort } from '../core/address.js';
 import { UsageError } from '../core/errors.js';
 import { udpSend } from '../core/udpsend.js';
@@ -41,6 +41,23 @@ export interface UDPSendArgs {
   waitReply?: string;
 }
 
+/** The flags of `udp-send`, declared once for yargs and for the quick parser (`src/fastparse.ts`). */
+export const options = {
+  whole: { type: 'boolean', describe: 'all of stdin is one datagram' },
+  hex: { type: 'boolean', describe: "messages (or stdin lines) are hex: 'de ad be ef'" },
+  count: { type: 'number', requiresArg: true, describe: 'send the whole set N times' },
+  interval: { type: 'number', requiresArg: true, describe: 'MS between datagrams' },
+  rate: { type: 'number', requiresArg: true, describe: 'datagrams per second (held against the clock)' },
+  broadcast: { alias: 'b', type: 'boolean', describe: 'allow a broadcast destination (SO_BROADCAST)' },
+  ttl: { type: 'number', requiresArg: true, describe: 'IP TTL, or multicast TTL for a group (0-255)' },
+  'source-port': { alias: 'p', type: 'string', requiresArg: true, describe: 'local port to send from' },
+  'multicast-interface': { type: 'string', requiresArg: true, describe: 'interface (address or name) multicast leaves from' },
+  'wait-reply': { type: 'string', describe: `wait SECS (default ${DEFAULT_WAIT_REPLY_SECS}) for replies after the last datagram; exit 3 if none` },
+} satisfies Record<string, Options>;
+
+/** Flags that exclude each other. */
+export const conflicts = [['interval', 'rate']] as const;
+
 /**
  * Declare the flags and examples of `udp-send`.
  *
@@ -48,22 +65,14 @@ export interface UDPSendArgs {
  * @returns The same yargs.
  */
 export function builder(y: Argv): Argv {
-  return y
+  let c = y
     .usage('$0 udp-send HOST PORT [MESSAGE...]')
     .positional('host', { type: 'string', describe: 'destination: a name, an address, a broadcast or multicast address' })
     .positional('port', { type: 'string', describe: 'destination port' })
-    .positional('message', { type: 'string', array: true, describe: 'one datagram each (none: read stdin, one datagram a line)' })
-    .option('whole', { type: 'boolean', describe: 'all of stdin is one datagram' })
-    .option('hex', { type: 'boolean', describe: "messages (or stdin lines) are hex: 'de ad be ef'" })
-    .option('count', { type: 'number', requiresArg: true, describe: 'send the whole set N times' })
-    .option('interval', { type: 'number', requiresArg: true, describe: 'MS between datagrams' })
-    .option('rate', { type: 'number', requiresArg: true, describe: 'datagrams per second (held against the clock)' })
-    .option('broadcast', { alias: 'b', type: 'boolean', describe: 'allow a broadcast destination (SO_BROADCAST)' })
-    .option('ttl', { type: 'number', requiresArg: true, describe: 'IP TTL, or multicast TTL for a group (0-255)' })
-    .option('source-port', { alias: 'p', type: 'string', requiresArg: true, describe: 'local port to send from' })
-    .option('multicast-interface', { type: 'string', requiresArg: true, describe: 'interface (address or name) multicast leaves from' })
-    .option('wait-reply', { type: 'string', describe: `wait SECS (default ${DEFAULT_WAIT_REPLY_SECS}) for replies after the last datagram; exit 3 if none` })
-    .conflicts('interval', 'rate')
+    .positional('message', { type: 'string', array: true, describe: 'one datagram each (none: read stdin, one datagram a line)' });
+  for (const [key, o] of Object.entries(options)) c = c.option(key, o);
+  for (const [a, b] of conflicts) c = c.conflicts(a, b);
+  return c
     .example('$0 udp-send 127.0.0.1 8125 "deploys:1|c"', 'a statsd counter')
     .example('echo "<13>$(date "+%b %e %T") $(hostname) app: deployed" | $0 udp-send logs 514', 'a syslog line (RFC 3164)')
     .example('seq 10000 | $0 udp-send --rate 1000 127.0.0.1 9999', '10,000 datagrams at 1,000 a second')

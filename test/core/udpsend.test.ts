@@ -20,10 +20,11 @@ class ListSource implements DatagramSource {
 
 /** A send function that records what was sent and when, and holds the callbacks. */
 function recorder(clock: Clock, confirmAtOnce: boolean) {
-  const sent: { at: number; data: string }[] = [];
+  const sent: { at: number; data: string; confirmed: boolean }[] = [];
   const pending: ((err?: Error | null) => void)[] = [];
-  const send = (d: Buffer, done: (err?: Error | null) => void) => {
-    sent.push({ at: clock.now(), data: d.toString() });
+  const send = (d: Buffer, done: ((err?: Error | null) => void) | undefined) => {
+    sent.push({ at: clock.now(), data: d.toString(), confirmed: done !== undefined });
+    if (done === undefined) return;
     if (confirmAtOnce) done(null);
     else pending.push(done);
   };
@@ -204,6 +205,57 @@ describe('SendPacer', () => {
     r.pending.shift()!(err);
     r.pending.shift()!(null);
     expect(r.sent).toHaveLength(3);
+    let failure: unknown;
+    pacer.done.addErrback((f) => {
+      failure = f.value;
+    });
+    expect(failure).toBe(err);
+  });
+
+  it('SendPacer with confirmEvery asks for a callback every N sends, where the window fills and at the end of a burst', () => {
+    const clock = new Clock();
+    const r = recorder(clock, false);
+    const source = new ListSource(10);
+    source.ended = false;
+    const pacer = new SendPacer({ clock, window: 6, confirmEvery: 4, send: r.send }, source);
+    pacer.kick();
+    // 4: every 4th; 6: the window is full.
+    expect(r.sent.filter((s) => s.confirmed).map((s) => s.data)).toEqual(['3', '5']);
+    r.pending.shift()!(null); // covers 0-3: four more may go
+    expect(pacer.confirmed).toBe(4);
+    // 7 and 9: the window is full again (after 4 and 6 are confirmed).
+    expect(r.sent.map((s) => `${s.data}${s.confirmed ? '!' : ''}`)).toEqual(['0', '1', '2', '3!', '4', '5!', '6', '7', '8', '9!']);
+    r.pending.shift()!(null);
+    expect(pacer.confirmed).toBe(6);
+    // The source ran dry after 9 (it has not ended): that send had its callback, so nothing is left unconfirmed.
+    source.items.push(Buffer.from('10'));
+    pacer.kick();
+    expect(r.sent.at(-1)).toMatchObject({ data: '10', confirmed: true });
+    source.ended = true;
+    while (r.pending.length > 0) r.pending.shift()!(null);
+    expect(pacer.confirmed).toBe(11);
+    expect(pacer.done.called).toBe(true);
+  });
+
+  it('SendPacer with confirmEachFirst confirms each of the first N sends, then every confirmEvery-th', () => {
+    const clock = new Clock();
+    const r = recorder(clock, true);
+    const pacer = new SendPacer({ clock, window: 64, confirmEvery: 4, confirmEachFirst: 3, send: r.send }, new ListSource(12));
+    pacer.kick();
+    expect(r.sent.map((s) => `${s.data}${s.confirmed ? '!' : ''}`)).toEqual(['0!', '1!', '2!', '3', '4', '5', '6!', '7', '8', '9', '10!', '11!']);
+    expect(pacer.done.called).toBe(true);
+  });
+
+  it('SendPacer with confirmEvery fails done with an error from a later callback', () => {
+    const clock = new Clock();
+    const r = recorder(clock, false);
+    const pacer = new SendPacer({ clock, window: 64, confirmEvery: 8, send: r.send }, new ListSource(20));
+    pacer.kick();
+    expect(r.sent).toHaveLength(20);
+    expect(r.pending).toHaveLength(3); // 8, 16, 20
+    const err = new Error('EPERM');
+    r.pending.shift()!(null);
+    r.pending.shift()!(err);
     let failure: unknown;
     pacer.done.addErrback((f) => {
       failure = f.value;

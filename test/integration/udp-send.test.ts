@@ -188,6 +188,23 @@ describe('wirecat udp-send', () => {
     expect(res.stderr).toMatch(new RegExp(`^wirecat: Sent 3 datagrams \\(3 bytes\\) to 127\\.0\\.0\\.1:${port} in 0\\.1\\d\\d s \\(\\d+ datagrams/s\\)$`, 'm'));
   });
 
+  it('unpaced from stdin, a closed port is still noticed (-v), short input or long, and every line is sent to an open one', async () => {
+    const port = await closedPort();
+    for (const n of [3, 1000]) {
+      const lines = Array.from({ length: n }, (_v, i) => `${i}\n`).join('');
+      const res = await wirecat(['-v', 'udp-send', '127.0.0.1', String(port)], { input: lines });
+      expect({ n, code: res.code }).toEqual({ n, code: 0 });
+      expect(res.stderr).toContain(`wirecat: 127.0.0.1:${port} refused a datagram (ICMP port unreachable): nothing listens there\n`);
+    }
+    // Every line is handed to the socket (the receiver may drop some: a burst overflows its buffer).
+    const r = await receiver();
+    const res = await wirecat(['-v', 'udp-send', '127.0.0.1', String(r.port)], { input: Array.from({ length: 1000 }, (_v, i) => `${i}\n`).join('') });
+    expect(res.code).toBe(0);
+    expect(res.stderr).toMatch(new RegExp(`^wirecat: Sent 1000 datagrams \\(2890 bytes\\) to 127\\.0\\.0\\.1:${r.port} in `, 'm'));
+    await r.waitFor(1);
+    expect(r.texts()[0]).toBe('0');
+  });
+
   it('--broadcast sends to a broadcast address (127.255.255.255 on lo); without it: exit 1 with a hint', async () => {
     const rx = dgram.createSocket({ type: 'udp4', reuseAddr: true });
     const got = new Promise<string>((resolve) => rx.on('message', (m) => resolve(m.toString())));
