@@ -3,8 +3,9 @@
  * loop's own figures, gathered into one plain object for `--stats`.
  *
  * Counting is integer increments on objects the transports hold anyway;
- * the event-loop delay histogram runs only once `startLoopMonitor()` is
- * called.
+ * the event-loop delay histogram runs, and each connection's record is
+ * kept for `snapshot()`, only once `startLoopMonitor()` (or
+ * `recordConnections()`) is called.
  *
  * @module
  */
@@ -110,9 +111,24 @@ export function closedEvent(st: ConnectionStats, extra: Partial<ClosedEvent> = {
 }
 
 let _nextId = 1;
-const _connections: ConnectionStats[] = [];
 /** Connections kept in detail; older ones are counted only. */
 const _MAX_KEPT = 10_000;
+/** The last `_MAX_KEPT` records, a ring: `_kept[_next % _MAX_KEPT]` is the oldest once full. */
+const _kept: ConnectionStats[] = [];
+let _next = 0;
+/** Whether records are kept for `snapshot()` (off until asked: a busy server makes thousands a second). */
+let _recording = false;
+
+/**
+ * Keep each new connection's record for `snapshot()` (the last 10,000),
+ * or stop keeping them. `startLoopMonitor()` turns this on; the counters
+ * and each transport's own `stats` work either way.
+ *
+ * @param on Whether to keep records.
+ */
+export function recordConnections(on = true): void {
+  _recording = on;
+}
 
 /**
  * Start the figures of a new connection and register it.
@@ -145,8 +161,11 @@ export function newConnectionStats(
     error: undefined,
     extra: {},
   };
-  if (_connections.length >= _MAX_KEPT) _connections.shift();
-  _connections.push(s);
+  if (_recording) {
+    if (_kept.length < _MAX_KEPT) _kept.push(s);
+    else _kept[_next % _MAX_KEPT] = s;
+    _next++;
+  }
   return s;
 }
 
@@ -158,13 +177,15 @@ let _peakRss = 0;
 let _rssTimer: NodeJS.Timeout | undefined;
 
 /**
- * Start measuring the event loop's delay and utilisation, and sampling RSS.
- * Idempotent; nothing runs until it is called.
+ * Start measuring the event loop's delay and utilisation, sampling RSS, and
+ * keeping connection records (`recordConnections()`). Idempotent; nothing
+ * runs until it is called.
  *
  * @param resolutionMs The delay histogram's sampling resolution.
  */
 export function startLoopMonitor(resolutionMs = 2): void {
   if (_histogram !== undefined) return;
+  _recording = true;
   _histogram = monitorEventLoopDelay({ resolution: resolutionMs });
   _resolutionMs = resolutionMs;
   _histogram.enable();
@@ -215,7 +236,7 @@ export function snapshot(): DiagnosticsSnapshot {
   const h = _histogram;
   const ns = 1e6;
   return {
-    connections: _connections.map((c) => ({
+    connections: _keptInOrder().map((c) => ({
       ...c,
       extra: { ...c.extra },
       durationMs: c.closedAt !== undefined ? c.closedAt - (c.connectedAt ?? c.startedAt) : undefined,
@@ -240,6 +261,13 @@ export function snapshot(): DiagnosticsSnapshot {
       uptimeMs: performance.now(),
     },
   };
+}
+
+/** The kept records, oldest first. */
+function _keptInOrder(): ConnectionStats[] {
+  if (_kept.length < _MAX_KEPT) return _kept;
+  const at = _next % _MAX_KEPT;
+  return [..._kept.slice(at), ..._kept.slice(0, at)];
 }
 
 function _delay(tickMs: number): number {
