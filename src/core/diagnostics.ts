@@ -130,43 +130,115 @@ export function recordConnections(on = true): void {
   _recording = on;
 }
 
+/** A text that may be worked out on first read (a socket address: a system call). */
+export type LazyText = string | (() => string);
+
+/** A connection's record: `peer` and `local` are worked out when first read. */
+class _ConnectionRecord implements ConnectionStats {
+  readonly id: number;
+  readonly kind: string;
+  readonly direction: ConnectionStats['direction'];
+  bytesIn = 0;
+  bytesOut = 0;
+  readonly startedAt: number;
+  connectedAt: number | undefined = undefined;
+  secureAt: number | undefined = undefined;
+  firstByteAt: number | undefined = undefined;
+  closedAt: number | undefined = undefined;
+  error: string | undefined = undefined;
+  extra: Record<string, unknown> = {};
+  private _peer: LazyText;
+  private _local: LazyText;
+
+  constructor(kind: string, direction: ConnectionStats['direction'], peer: LazyText, local: LazyText) {
+    this.id = _nextId++;
+    this.kind = kind;
+    this.direction = direction;
+    this._peer = peer;
+    this._local = local;
+    this.startedAt = performance.now();
+  }
+
+  get peer(): string {
+    const p = this._peer;
+    return typeof p === 'string' ? p : (this._peer = p());
+  }
+
+  set peer(v: string) {
+    this._peer = v;
+  }
+
+  get local(): string {
+    const l = this._local;
+    return typeof l === 'string' ? l : (this._local = l());
+  }
+
+  set local(v: string) {
+    this._local = v;
+  }
+
+  /**
+   * @param peer The peer as text, or a function giving it on first read.
+   * @param local Our end likewise.
+   */
+  setTexts(peer: LazyText, local: LazyText): void {
+    this._peer = peer;
+    this._local = local;
+    if (_recording) this.resolve();
+  }
+
+  /** Make `peer` and `local` plain text now (before the socket that knows them closes). */
+  resolve(): void {
+    void this.peer;
+    void this.local;
+  }
+}
+
 /**
- * Start the figures of a new connection and register it.
+ * Start the figures of a new connection and register it (when records are kept).
  *
  * @param kind `tcp`, `unix`, `tls`, ...
  * @param direction Accepted, connected, or local (stdio, process).
- * @param peer The peer as text.
- * @param local Our end as text.
+ * @param peer The peer as text, or a function giving it on first read.
+ * @param local Our end as text, or a function giving it on first read.
  * @returns The record the transport updates.
  */
 export function newConnectionStats(
   kind: string,
   direction: ConnectionStats['direction'],
-  peer: string,
-  local = '',
+  peer: LazyText,
+  local: LazyText = '',
 ): ConnectionStats {
-  const s: ConnectionStats = {
-    id: _nextId++,
-    kind,
-    peer,
-    local,
-    direction,
-    bytesIn: 0,
-    bytesOut: 0,
-    startedAt: performance.now(),
-    connectedAt: undefined,
-    secureAt: undefined,
-    firstByteAt: undefined,
-    closedAt: undefined,
-    error: undefined,
-    extra: {},
-  };
+  const s = new _ConnectionRecord(kind, direction, peer, local);
   if (_recording) {
     if (_kept.length < _MAX_KEPT) _kept.push(s);
     else _kept[_next % _MAX_KEPT] = s;
     _next++;
+    s.resolve();
   }
   return s;
+}
+
+/**
+ * Set a record's `peer` and `local` texts, either of them possibly worked
+ * out on first read (at once while records are kept).
+ *
+ * @param st The record.
+ * @param peer The peer as text, or a function giving it.
+ * @param local Our end likewise.
+ */
+export function setAddressTexts(st: ConnectionStats, peer: LazyText, local: LazyText): void {
+  if (st instanceof _ConnectionRecord) {
+    st.setTexts(peer, local);
+  } else {
+    st.peer = typeof peer === 'string' ? peer : peer();
+    st.local = typeof local === 'string' ? local : local();
+  }
+}
+
+/** @returns Whether connection records are kept for `snapshot()` (`--stats`). */
+export function recordingConnections(): boolean {
+  return _recording;
 }
 
 let _histogram: IntervalHistogram | undefined;
@@ -237,7 +309,19 @@ export function snapshot(): DiagnosticsSnapshot {
   const ns = 1e6;
   return {
     connections: _keptInOrder().map((c) => ({
-      ...c,
+      id: c.id,
+      kind: c.kind,
+      peer: c.peer,
+      local: c.local,
+      direction: c.direction,
+      bytesIn: c.bytesIn,
+      bytesOut: c.bytesOut,
+      startedAt: c.startedAt,
+      connectedAt: c.connectedAt,
+      secureAt: c.secureAt,
+      firstByteAt: c.firstByteAt,
+      closedAt: c.closedAt,
+      error: c.error,
       extra: { ...c.extra },
       durationMs: c.closedAt !== undefined ? c.closedAt - (c.connectedAt ?? c.startedAt) : undefined,
     })),

@@ -21,6 +21,13 @@ import { ConnectionDone, ConnectionLostError } from './errors.js';
 import { logMessage } from './log.js';
 import type { Address, IPushProducer, ITransport, Protocol } from './protocol.js';
 
+/**
+ * The reason of every clean close, shared as Twisted shares its
+ * `connectionDone`: a Failure is immutable, and making one (with its Error)
+ * per close costs more than the close.
+ */
+const CONNECTION_DONE = new Failure(new ConnectionDone());
+
 /** A Duplex with the socket methods the transport uses when present. */
 type SocketLike = Duplex & {
   resetAndDestroy?: () => unknown;
@@ -108,7 +115,7 @@ export class StreamTransport implements ITransport {
   private readonly _host: Address;
   private readonly _peer: Address;
   private readonly _onClose: ((reason: Failure) => void) | undefined;
-  private readonly _peerText: string;
+  private readonly _peerText: string | undefined;
   private _producer: IPushProducer | undefined = undefined;
   private _streaming = false;
   private _producerPaused = false;
@@ -135,7 +142,7 @@ export class StreamTransport implements ITransport {
     this._peer = opts.peer;
     this.stats = opts.stats;
     this._onClose = opts.onClose;
-    this._peerText = opts.peerText ?? opts.stats.peer;
+    this._peerText = opts.peerText;
     if (this.stats.connectedAt === undefined) this.stats.connectedAt = performance.now();
     counters.connectionsOpened++;
 
@@ -406,15 +413,15 @@ export class StreamTransport implements ITransport {
     }
     let reason: Failure;
     if (this._aborted) {
-      reason = new Failure(new ConnectionLostError('Connection was aborted', this._peerText));
+      reason = new Failure(new ConnectionLostError('Connection was aborted', this._peerText ?? st.peer));
       st.error = 'aborted';
     } else if (this._error !== undefined) {
       const code = (this._error as NodeJS.ErrnoException).code;
       const what = code === 'ECONNRESET' ? 'Connection reset by peer' : code === 'EPIPE' ? 'Broken pipe' : this._error.message;
-      reason = new Failure(new ConnectionLostError(what, this._peerText, code));
+      reason = new Failure(new ConnectionLostError(what, this._peerText ?? st.peer, code));
       st.error = code ?? this._error.message;
     } else {
-      reason = new Failure(new ConnectionDone());
+      reason = CONNECTION_DONE;
     }
     const producer = this._producer;
     if (producer !== undefined) {

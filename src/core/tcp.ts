@@ -8,7 +8,7 @@
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Deferred, Failure } from './defer.js';
-import { newConnectionStats, counters } from './diagnostics.js';
+import { type ConnectionStats, newConnectionStats, counters, recordingConnections, setAddressTexts } from './diagnostics.js';
 import { CancelledError, CannotListenError, TimeoutError, connectErrorFrom } from './errors.js';
 import type { Address, ClientFactory, Factory, IConnector, IListeningPort, Protocol } from './protocol.js';
 import { StreamTransport, logProtocolError } from './stream.js';
@@ -28,6 +28,31 @@ export function nodeUnixPath(path: string): string {
 export function socketAddress(kind: 'TCP' | 'UNIX', address: string | undefined, port: number | undefined, path?: string): Address {
   if (kind === 'UNIX') return { type: 'UNIX', path: path ?? '' };
   return { type: 'TCP', host: address ?? '', port: port ?? 0 };
+}
+
+/**
+ * A TCP socket's own (`remote` false) or peer's address, read from the
+ * socket when first used: each lookup is a system call, which a busy relay
+ * that reports nothing need not make. Read after the socket closed, it is
+ * empty (`''`, port 0).
+ *
+ * @param socket The socket.
+ * @param remote The peer's address (else ours).
+ * @returns The address, with `host` and `port` as getters.
+ */
+export function lazySocketAddress(socket: net.Socket, remote: boolean): Address {
+  let a: { host: string; port: number } | undefined;
+  const get = () =>
+    (a ??= remote ? { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 } : { host: socket.localAddress ?? '', port: socket.localPort ?? 0 });
+  return {
+    type: 'TCP',
+    get host() {
+      return get().host;
+    },
+    get port() {
+      return get().port;
+    },
+  };
 }
 
 /** An address as text: `host:port`, a path, or the kind of endpoint. */
@@ -75,6 +100,14 @@ export interface StreamConnectParams {
   clock: IReactorTime;
   /** Called when the connector's socket opens and closes (for shutdown). */
   track?: (socket: net.Socket, open: boolean) => void;
+  /** The destination is an address (no name lookup to time). */
+  numericHost?: boolean;
+  /**
+   * Look the socket's addresses up only when asked (`getHost()`, `getPeer()`,
+   * `stats.peer`/`local`), not as it connects: for callers that report no
+   * addresses. Ignored while connection records are kept (`--stats`).
+   */
+  lazyAddresses?: boolean;
 }
 
 /**
@@ -128,12 +161,16 @@ export class StreamConnector implements IConnector {
         this._abandon(new TimeoutError(`Connection timed out after ${p.timeoutMs} ms (attempted address: ${p.destinationText})`, p.timeoutMs));
       });
     }
-    socket.once('lookup', () => {
-      stats.extra.dnsMs = performance.now() - stats.startedAt;
-    });
-    socket.once('connect', () => {
-      stats.connectedAt = performance.now();
-    });
+    if (p.numericHost !== true) {
+      socket.once('lookup', () => {
+        stats.extra.dnsMs = performance.now() - stats.startedAt;
+      });
+    }
+    if (p.readyEvent !== 'connect') {
+      socket.once('connect', () => {
+        stats.connectedAt = performance.now();
+      });
+    }
     const onError = (err: Error) => {
       this._abandon(p.failure ? p.failure(err, socket) : connectErrorFrom(err, p.destinationText));
     };
@@ -144,12 +181,20 @@ export class StreamConnector implements IConnector {
       const now = performance.now();
       stats.connectedAt ??= now;
       if (p.readyEvent !== 'connect') stats.secureAt = now;
-      const host = socket.remoteFamily === undefined && p.kind === 'unix'
-        ? socketAddress('UNIX', undefined, undefined, '')
-        : socketAddress(p.kind === 'unix' ? 'UNIX' : 'TCP', socket.localAddress, socket.localPort);
-      const peer: Address = p.kind === 'unix' ? p.destination : socketAddress('TCP', socket.remoteAddress, socket.remotePort);
-      stats.peer = addressText(peer);
-      stats.local = addressText(host);
+      let host: Address;
+      let peer: Address;
+      if (p.lazyAddresses === true && p.kind === 'tcp' && !recordingConnections()) {
+        host = lazySocketAddress(socket, false);
+        peer = lazySocketAddress(socket, true);
+        setAddressTexts(stats, () => addressText(peer), () => addressText(host));
+      } else {
+        host = socket.remoteFamily === undefined && p.kind === 'unix'
+          ? socketAddress('UNIX', undefined, undefined, '')
+          : socketAddress(p.kind === 'unix' ? 'UNIX' : 'TCP', socket.localAddress, socket.localPort);
+        peer = p.kind === 'unix' ? p.destination : socketAddress('TCP', socket.remoteAddress, socket.remotePort);
+        stats.peer = addressText(peer);
+        stats.local = addressText(host);
+      }
       p.onReady?.(socket, { stats });
       this.state = 'connected';
       const protocol = buildProtocolSafely(this._factory, peer);
@@ -286,6 +331,8 @@ export interface StreamListenParams {
   afterClose?: () => void;
   /** Called with each connection's socket as it opens and closes (for shutdown). */
   track?: (socket: net.Socket, open: boolean) => void;
+  /** TCP: look each connection's addresses up only when asked (see {@link StreamConnectParams.lazyAddresses}). */
+  lazyAddresses?: boolean;
 }
 
 /**
@@ -372,13 +419,22 @@ export class StreamListeningPort implements IListeningPort {
 
   private _accept(socket: net.Socket): void {
     const p = this._params;
-    const host =
-      p.kind === 'unix'
-        ? ({ type: 'UNIX', path: p.addressText } as Address)
-        : socketAddress('TCP', socket.localAddress, socket.localPort);
-    const peer: Address =
-      p.kind === 'unix' ? { type: 'UNIX', path: '' } : socketAddress('TCP', socket.remoteAddress, socket.remotePort);
-    const stats = newConnectionStats(p.kind, 'accepted', addressText(peer) || 'unix peer', addressText(host));
+    let host: Address;
+    let peer: Address;
+    let stats: ConnectionStats;
+    if (p.kind === 'unix') {
+      host = { type: 'UNIX', path: p.addressText };
+      peer = { type: 'UNIX', path: '' };
+      stats = newConnectionStats(p.kind, 'accepted', addressText(peer) || 'unix peer', addressText(host));
+    } else if (p.lazyAddresses === true && !recordingConnections()) {
+      const h = (host = lazySocketAddress(socket, false));
+      const q = (peer = lazySocketAddress(socket, true));
+      stats = newConnectionStats(p.kind, 'accepted', () => addressText(q), () => addressText(h));
+    } else {
+      host = socketAddress('TCP', socket.localAddress, socket.localPort);
+      peer = socketAddress('TCP', socket.remoteAddress, socket.remotePort);
+      stats = newConnectionStats(p.kind, 'accepted', addressText(peer), addressText(host));
+    }
     stats.connectedAt = stats.startedAt;
     p.onReady?.(socket, { stats });
     const protocol = buildProtocolSafely(this._factory, peer);
