@@ -18,7 +18,7 @@ import { TCPClientEndpoint, type TCPTarget, UNIXClientEndpoint } from './endpoin
 import { ConnectionLostError, TimeoutError, UsageError } from './errors.js';
 import { type EventSink, nullSink, wantsEvent } from './events.js';
 import { ProcessStreamTransport } from './process.js';
-import { type Address, Factory, type IListeningPort, type Protocol } from './protocol.js';
+import { type Address, ClientFactory, Factory, type IConnector, type IListeningPort, type Protocol } from './protocol.js';
 import type { Reactor } from './reactor.js';
 import { Relay, type RelayDirection, type RelayOptions, type RelayResult } from './relay.js';
 import { crlfToLf, lfToCrlf } from './crlf.js';
@@ -354,6 +354,38 @@ function _addr(a: Address | undefined): string {
 }
 
 /**
+ * The second address of a fork relay when it is plain TCP: each accepted
+ * connection's side b connects straight through the reactor, without an
+ * endpoint's Deferreds (a busy forwarder opens thousands a second).
+ */
+class _RelayTargetFactory extends ClientFactory {
+  constructor(private readonly _relay: Relay) {
+    super();
+  }
+
+  override buildProtocol(): Protocol {
+    return this._relay.b;
+  }
+
+  override clientConnectionFailed(_c: IConnector, reason: Failure): void {
+    this._relay.abort(reason);
+  }
+}
+
+/** A plain `tcp:` address (no TLS, no proxy): one that the fork relay connects to directly. */
+function _plainTcp(spec: AddressSpec, opts: BridgeOptions): TCPTarget | undefined {
+  if (spec.type !== 'tcp') return undefined;
+  const timeoutMs = spec.options.connectTimeoutMs ?? opts.connectTimeoutMs;
+  let target: TCPTarget;
+  try {
+    target = _tcpTargetOf(spec, opts, timeoutMs);
+  } catch {
+    return undefined;
+  }
+  return target.proxies === undefined && target.tls === undefined ? target : undefined;
+}
+
+/**
  * Relay between two addresses, as socat does.
  *
  * Without `fork` one pair is served and the relay ends with it. With
@@ -438,6 +470,7 @@ export function bridge(reactor: Reactor, left: AddressSpec, right: AddressSpec, 
   const wantClosed = wantsEvent(events, 'closed');
   const lazyAddresses = !wantAccepted && !wantClosed;
   const maxConns = left.options.maxConns;
+  const direct = _plainTcp(right, opts);
   let active = 0;
   const waiting: (() => void)[] = [];
   const result = new Deferred<number>();
@@ -448,6 +481,15 @@ export function bridge(reactor: Reactor, left: AddressSpec, right: AddressSpec, 
     const start = () => {
       started = true;
       active++;
+      if (direct !== undefined) {
+        reactor.connectTCP(direct.host, direct.port, new _RelayTargetFactory(relay), {
+          timeoutMs: direct.timeoutMs,
+          bindAddress: direct.bindAddress,
+          family: direct.family,
+          lazyAddresses,
+        });
+        return;
+      }
       openAddress(reactor, right, relay.b, opts, lazyAddresses).addErrback((f: Failure) => {
         relay.abort(f);
         return undefined;

@@ -131,7 +131,7 @@ export function recordConnections(on = true): void {
 }
 
 /** A text that may be worked out on first read (a socket address: a system call). */
-export type LazyText = string | (() => string);
+export type LazyText = string | { describe(): string };
 
 /** A connection's record: `peer` and `local` are worked out when first read. */
 class _ConnectionRecord implements ConnectionStats {
@@ -161,7 +161,7 @@ class _ConnectionRecord implements ConnectionStats {
 
   get peer(): string {
     const p = this._peer;
-    return typeof p === 'string' ? p : (this._peer = p());
+    return typeof p === 'string' ? p : (this._peer = p.describe());
   }
 
   set peer(v: string) {
@@ -170,7 +170,7 @@ class _ConnectionRecord implements ConnectionStats {
 
   get local(): string {
     const l = this._local;
-    return typeof l === 'string' ? l : (this._local = l());
+    return typeof l === 'string' ? l : (this._local = l.describe());
   }
 
   set local(v: string) {
@@ -178,7 +178,7 @@ class _ConnectionRecord implements ConnectionStats {
   }
 
   /**
-   * @param peer The peer as text, or a function giving it on first read.
+   * @param peer The peer as text, or what describes it on first read.
    * @param local Our end likewise.
    */
   setTexts(peer: LazyText, local: LazyText): void {
@@ -199,8 +199,8 @@ class _ConnectionRecord implements ConnectionStats {
  *
  * @param kind `tcp`, `unix`, `tls`, ...
  * @param direction Accepted, connected, or local (stdio, process).
- * @param peer The peer as text, or a function giving it on first read.
- * @param local Our end as text, or a function giving it on first read.
+ * @param peer The peer as text, or what describes it on first read.
+ * @param local Our end likewise.
  * @returns The record the transport updates.
  */
 export function newConnectionStats(
@@ -224,15 +224,15 @@ export function newConnectionStats(
  * out on first read (at once while records are kept).
  *
  * @param st The record.
- * @param peer The peer as text, or a function giving it.
+ * @param peer The peer as text, or what describes it on first read.
  * @param local Our end likewise.
  */
 export function setAddressTexts(st: ConnectionStats, peer: LazyText, local: LazyText): void {
   if (st instanceof _ConnectionRecord) {
     st.setTexts(peer, local);
   } else {
-    st.peer = typeof peer === 'string' ? peer : peer();
-    st.local = typeof local === 'string' ? local : local();
+    st.peer = typeof peer === 'string' ? peer : peer.describe();
+    st.local = typeof local === 'string' ? local : local.describe();
   }
 }
 

@@ -98,6 +98,34 @@ export function writeConnectionLost(t: ITransport & { disconnecting: boolean }, 
   }
 }
 
+/** Where a socket keeps its transport, for the shared listeners below. */
+const kTransport = Symbol('wirecat.transport');
+type _Owned = { [kTransport]: StreamTransport };
+
+function _onSocketData(this: _Owned, chunk: Buffer): void {
+  this[kTransport]._onData(chunk);
+}
+
+function _onSocketEnd(this: _Owned): void {
+  this[kTransport]._onEnd();
+}
+
+function _onSocketDrain(this: _Owned): void {
+  this[kTransport]._onDrain();
+}
+
+function _onSocketFinish(this: _Owned): void {
+  this[kTransport]._onFinish();
+}
+
+function _onSocketError(this: _Owned, err: Error): void {
+  this[kTransport]._onError(err);
+}
+
+function _onSocketClose(this: _Owned): void {
+  this[kTransport]._onSocketClose();
+}
+
 /**
  * A connected byte stream driving a protocol.
  */
@@ -147,19 +175,18 @@ export class StreamTransport implements ITransport {
     counters.connectionsOpened++;
 
 
-    const s = this.socket;
-    s.on('data', (chunk: Buffer) => this._onData(chunk));
-    s.on('end', () => this._onEnd());
-    s.on('drain', () => this._onDrain());
-    s.on('finish', () => this._onFinish());
-    s.on('error', (err: Error) => {
-      this._error ??= err;
-      // A TLS socket emits some errors (a TLS 1.3 alert after the handshake)
-      // without destroying itself; with allowHalfOpen it would then never
-      // close. Any socket error ends the connection.
-      if (!s.destroyed) s.destroy();
-    });
-    s.on('close', () => this._onSocketClose());
+    // One set of listener functions for every socket (no closures per
+    // connection): each finds its transport through kTransport.
+    // A socket that had a transport before gets its own bound listeners.
+    const s = this.socket as SocketLike & { [kTransport]?: StreamTransport };
+    const owner: _Owned = s[kTransport] === undefined ? (s as _Owned) : { [kTransport]: this };
+    owner[kTransport] = this;
+    s.on('data', owner === s ? _onSocketData : _onSocketData.bind(owner));
+    s.on('end', owner === s ? _onSocketEnd : _onSocketEnd.bind(owner));
+    s.on('drain', owner === s ? _onSocketDrain : _onSocketDrain.bind(owner));
+    s.on('finish', owner === s ? _onSocketFinish : _onSocketFinish.bind(owner));
+    s.on('error', owner === s ? _onSocketError : _onSocketError.bind(owner));
+    s.on('close', owner === s ? _onSocketClose : _onSocketClose.bind(owner));
 
     try {
       protocol.makeConnection(this);
@@ -354,7 +381,18 @@ export class StreamTransport implements ITransport {
 
   // ------------------------------------------------------------ events
 
-  private _onData(chunk: Buffer): void {
+  /** @internal A socket error: kept as the reason, and the socket closed. */
+  _onError(err: Error): void {
+    this._error ??= err;
+    // A TLS socket emits some errors (a TLS 1.3 alert after the handshake)
+    // without destroying itself; with allowHalfOpen it would then never
+    // close. Any socket error ends the connection.
+    const s = this.socket;
+    if (!s.destroyed) s.destroy();
+  }
+
+  /** @internal */
+  _onData(chunk: Buffer): void {
     if (this._stopReading) return;
     const st = this.stats;
     if (st.firstByteAt === undefined) st.firstByteAt = performance.now();
@@ -369,16 +407,19 @@ export class StreamTransport implements ITransport {
     }
   }
 
-  private _onEnd(): void {
+  /** @internal */
+  _onEnd(): void {
     this._readClosed = true;
     readConnectionLost(this, this._protocol);
   }
 
-  private _onFinish(): void {
+  /** @internal */
+  _onFinish(): void {
     writeConnectionLost(this, this._protocol);
   }
 
-  private _onDrain(): void {
+  /** @internal */
+  _onDrain(): void {
     const producer = this._producer;
     if (producer === undefined) return;
     if (this._streaming) {
@@ -399,7 +440,8 @@ export class StreamTransport implements ITransport {
     }
   }
 
-  private _onSocketClose(): void {
+  /** @internal */
+  _onSocketClose(): void {
     if (!this.connected) return;
     this.connected = false;
     this._writeClosed = true;

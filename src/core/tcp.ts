@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { Deferred, Failure } from './defer.js';
 import { type ConnectionStats, newConnectionStats, counters, recordingConnections, setAddressTexts } from './diagnostics.js';
 import { CancelledError, CannotListenError, TimeoutError, connectErrorFrom } from './errors.js';
-import type { Address, ClientFactory, Factory, IConnector, IListeningPort, Protocol } from './protocol.js';
+import type { Address, ClientFactory, Factory, IConnector, IListeningPort, InetAddress, Protocol } from './protocol.js';
 import { StreamTransport, logProtocolError } from './stream.js';
 import type { IDelayedCall, IReactorTime } from './task.js';
 
@@ -31,28 +31,47 @@ export function socketAddress(kind: 'TCP' | 'UNIX', address: string | undefined,
 }
 
 /**
- * A TCP socket's own (`remote` false) or peer's address, read from the
- * socket when first used: each lookup is a system call, which a busy relay
- * that reports nothing need not make. Read after the socket closed, it is
- * empty (`''`, port 0).
- *
- * @param socket The socket.
- * @param remote The peer's address (else ours).
- * @returns The address, with `host` and `port` as getters.
+ * A TCP socket's own or peer's address, read from the socket when first
+ * used: each lookup is a system call, which a busy relay that reports
+ * nothing need not make. Read after the socket closed, it is empty (`''`,
+ * port 0). `describe()` gives `host:port` (a lazy text for the statistics).
  */
-export function lazySocketAddress(socket: net.Socket, remote: boolean): Address {
-  let a: { host: string; port: number } | undefined;
-  const get = () =>
-    (a ??= remote ? { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 } : { host: socket.localAddress ?? '', port: socket.localPort ?? 0 });
-  return {
-    type: 'TCP',
-    get host() {
-      return get().host;
-    },
-    get port() {
-      return get().port;
-    },
-  };
+export class LazySocketAddress implements InetAddress {
+  readonly type = 'TCP' as const;
+  private _a: { host: string; port: number } | undefined = undefined;
+
+  /**
+   * @param _socket The socket.
+   * @param _remote The peer's address (else ours).
+   */
+  constructor(
+    private readonly _socket: net.Socket,
+    private readonly _remote: boolean,
+  ) {}
+
+  private _get(): { host: string; port: number } {
+    if (this._a !== undefined) return this._a;
+    const s = this._socket;
+    return (this._a = this._remote ? { host: s.remoteAddress ?? '', port: s.remotePort ?? 0 } : { host: s.localAddress ?? '', port: s.localPort ?? 0 });
+  }
+
+  get host(): string {
+    return this._get().host;
+  }
+
+  get port(): number {
+    return this._get().port;
+  }
+
+  /** @returns `host:port`. */
+  describe(): string {
+    return formatHostPort(this.host, this.port);
+  }
+
+  /** @returns The plain address. */
+  toJSON(): InetAddress {
+    return { type: 'TCP', host: this.host, port: this.port };
+  }
 }
 
 /** An address as text: `host:port`, a path, or the kind of endpoint. */
@@ -184,9 +203,9 @@ export class StreamConnector implements IConnector {
       let host: Address;
       let peer: Address;
       if (p.lazyAddresses === true && p.kind === 'tcp' && !recordingConnections()) {
-        host = lazySocketAddress(socket, false);
-        peer = lazySocketAddress(socket, true);
-        setAddressTexts(stats, () => addressText(peer), () => addressText(host));
+        const h = (host = new LazySocketAddress(socket, false));
+        const q = (peer = new LazySocketAddress(socket, true));
+        setAddressTexts(stats, q, h);
       } else {
         host = socket.remoteFamily === undefined && p.kind === 'unix'
           ? socketAddress('UNIX', undefined, undefined, '')
@@ -427,9 +446,9 @@ export class StreamListeningPort implements IListeningPort {
       peer = { type: 'UNIX', path: '' };
       stats = newConnectionStats(p.kind, 'accepted', addressText(peer) || 'unix peer', addressText(host));
     } else if (p.lazyAddresses === true && !recordingConnections()) {
-      const h = (host = lazySocketAddress(socket, false));
-      const q = (peer = lazySocketAddress(socket, true));
-      stats = newConnectionStats(p.kind, 'accepted', () => addressText(q), () => addressText(h));
+      const h = (host = new LazySocketAddress(socket, false));
+      const q = (peer = new LazySocketAddress(socket, true));
+      stats = newConnectionStats(p.kind, 'accepted', q, h);
     } else {
       host = socketAddress('TCP', socket.localAddress, socket.localPort);
       peer = socketAddress('TCP', socket.remoteAddress, socket.remotePort);
