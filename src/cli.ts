@@ -228,7 +228,7 @@ export async function runCli(r: Reactor, argv: string[]): Promise<number> {
     forceColorFlag: a.color === true,
   });
   setLogger((m) => out.log(m));
-  let events: EventSink & { stop?: () => void } = { emit: (ev: WirecatEvent) => out.event(ev) };
+  let events: EventSink & { stop?: () => void } = { emit: (ev: WirecatEvent) => out.event(ev), wants: (e) => out.wants(e) };
   if ((a as { wait?: number }).wait !== undefined) events = spinnerSink(out, events, `waiting for ${String((a as { host?: string }).host)}:${String((a as { port?: string }).port)}`);
   if (a.checksum) enableChecksums();
   const statsMode = a.statsFile !== undefined ? 'file' : a.stats === 'json' ? 'json' : a.stats !== undefined ? 'table' : undefined;

@@ -94,7 +94,7 @@ export { StdioTransport } from './core/stdio.js';
 export type { StdioOptions } from './core/stdio.js';
 export { StreamTransport } from './core/stream.js';
 export { StreamConnector, StreamListeningPort } from './core/tcp.js';
-export { counters, newConnectionStats, snapshot, startLoopMonitor, stopLoopMonitor } from './core/diagnostics.js';
+export { counters, newConnectionStats, recordConnections, snapshot, startLoopMonitor, stopLoopMonitor } from './core/diagnostics.js';
 export type { ConnectionStats, DiagnosticsSnapshot, LoopStats } from './core/diagnostics.js';
 export {
   ADDRESS_OPTIONS,

@@ -16,9 +16,9 @@ import { Deferred, Failure } from './defer.js';
 import { checksumFields } from './diagnostics.js';
 import { TCPClientEndpoint, type TCPTarget, UNIXClientEndpoint } from './endpoints.js';
 import { ConnectionLostError, TimeoutError, UsageError } from './errors.js';
-import { type EventSink, nullSink } from './events.js';
+import { type EventSink, nullSink, wantsEvent } from './events.js';
 import { ProcessStreamTransport } from './process.js';
-import { type Address, Factory, type IListeningPort, type Protocol } from './protocol.js';
+import { type Address, ClientFactory, Factory, type IConnector, type IListeningPort, type Protocol } from './protocol.js';
 import type { Reactor } from './reactor.js';
 import { Relay, type RelayDirection, type RelayOptions, type RelayResult } from './relay.js';
 import { crlfToLf, lfToCrlf } from './crlf.js';
@@ -80,6 +80,7 @@ function _tlsFor(spec: AddressSpec, server: boolean): TLSOptions {
  * @param spec A non-listening address.
  * @param protocol The protocol to drive (a relay side).
  * @param opts Timeouts and family.
+ * @param lazyAddresses Plain TCP: look the connection's addresses up only when asked (nothing reports them).
  * @returns A Deferred fired once the protocol is connected.
  */
 export function openAddress(
@@ -87,6 +88,7 @@ export function openAddress(
   spec: AddressSpec,
   protocol: Protocol,
   opts: BridgeOptions = {},
+  lazyAddresses = false,
 ): Deferred<void> {
   const factory = new Factory();
   factory.buildProtocol = () => protocol;
@@ -107,6 +109,7 @@ export function openAddress(
       } catch (e) {
         return _failed(e as Error);
       }
+      if (lazyAddresses) target.lazyAddresses = true;
       return done(new TCPClientEndpoint(reactor, target).connect(factory));
     }
     case 'unix':
@@ -227,9 +230,16 @@ function _proxyOf(spec: ProxiedAddressSpec<'socks5'> | Socks4AddressSpec | Proxi
  * @param spec The address.
  * @param factory Builds a protocol per accepted connection.
  * @param opts Events and family.
+ * @param lazyAddresses TCP: look each connection's addresses up only when asked (nothing reports them).
  * @returns A Deferred of the listening port.
  */
-export function listenAddress(reactor: Reactor, spec: AddressSpec, factory: Factory, opts: BridgeOptions = {}): Deferred<IListeningPort> {
+export function listenAddress(
+  reactor: Reactor,
+  spec: AddressSpec,
+  factory: Factory,
+  opts: BridgeOptions = {},
+  lazyAddresses = false,
+): Deferred<IListeningPort> {
   const events = opts.events ?? nullSink;
   let d: Deferred<IListeningPort>;
   switch (spec.type) {
@@ -237,7 +247,7 @@ export function listenAddress(reactor: Reactor, spec: AddressSpec, factory: Fact
     {
       const fam = spec.family ?? opts.family;
       const host = spec.host ?? spec.options.bind?.host ?? (fam === 4 ? '0.0.0.0' : fam === 6 ? '::' : undefined);
-      d = reactor.listenTCP(spec.port, factory, { host, backlog: spec.options.backlog, ipv6Only: fam === 6 });
+      d = reactor.listenTCP(spec.port, factory, { host, backlog: spec.options.backlog, ipv6Only: fam === 6, lazyAddresses });
     }
       break;
     case 'tls-listen': {
@@ -344,6 +354,38 @@ function _addr(a: Address | undefined): string {
 }
 
 /**
+ * The second address of a fork relay when it is plain TCP: each accepted
+ * connection's side b connects straight through the reactor, without an
+ * endpoint's Deferreds (a busy forwarder opens thousands a second).
+ */
+class _RelayTargetFactory extends ClientFactory {
+  constructor(private readonly _relay: Relay) {
+    super();
+  }
+
+  override buildProtocol(): Protocol {
+    return this._relay.b;
+  }
+
+  override clientConnectionFailed(_c: IConnector, reason: Failure): void {
+    this._relay.abort(reason);
+  }
+}
+
+/** A plain `tcp:` address (no TLS, no proxy): one that the fork relay connects to directly. */
+function _plainTcp(spec: AddressSpec, opts: BridgeOptions): TCPTarget | undefined {
+  if (spec.type !== 'tcp') return undefined;
+  const timeoutMs = spec.options.connectTimeoutMs ?? opts.connectTimeoutMs;
+  let target: TCPTarget;
+  try {
+    target = _tcpTargetOf(spec, opts, timeoutMs);
+  } catch {
+    return undefined;
+  }
+  return target.proxies === undefined && target.tls === undefined ? target : undefined;
+}
+
+/**
  * Relay between two addresses, as socat does.
  *
  * Without `fork` one pair is served and the relay ends with it. With
@@ -422,8 +464,13 @@ export function bridge(reactor: Reactor, left: AddressSpec, right: AddressSpec, 
     return result;
   }
 
-  // fork: one pair per accepted connection.
+  // fork: one pair per accepted connection. Events nobody shows are not
+  // built, and then neither are the addresses only they report.
+  const wantAccepted = wantsEvent(events, 'accepted');
+  const wantClosed = wantsEvent(events, 'closed');
+  const lazyAddresses = !wantAccepted && !wantClosed;
   const maxConns = left.options.maxConns;
+  const direct = _plainTcp(right, opts);
   let active = 0;
   const waiting: (() => void)[] = [];
   const result = new Deferred<number>();
@@ -434,7 +481,16 @@ export function bridge(reactor: Reactor, left: AddressSpec, right: AddressSpec, 
     const start = () => {
       started = true;
       active++;
-      openAddress(reactor, right, relay.b, opts).addErrback((f: Failure) => {
+      if (direct !== undefined) {
+        reactor.connectTCP(direct.host, direct.port, new _RelayTargetFactory(relay), {
+          timeoutMs: direct.timeoutMs,
+          bindAddress: direct.bindAddress,
+          family: direct.family,
+          lazyAddresses,
+        });
+        return;
+      }
+      openAddress(reactor, right, relay.b, opts, lazyAddresses).addErrback((f: Failure) => {
         relay.abort(f);
         return undefined;
       });
@@ -445,7 +501,7 @@ export function bridge(reactor: Reactor, left: AddressSpec, right: AddressSpec, 
       side.makeConnection = made;
       made.call(side, t);
       const st = (t as Partial<StreamTransport>).stats;
-      if (st) events.emit({ event: 'accepted', id: st.id, proto: left.type.replace('-listen', ''), peer: st.peer, local: st.local });
+      if (st && wantAccepted) events.emit({ event: 'accepted', id: st.id, proto: left.type.replace('-listen', ''), peer: st.peer, local: st.local });
       if (maxConns !== undefined && active >= maxConns && waiting.length >= MAX_WAITING) {
         // As a full listen backlog would: no more waiting than this.
         events.emit({ event: 'refused', peer: st?.peer ?? '', reason: `max-conns=${maxConns} reached and ${MAX_WAITING} connections already waiting` });
@@ -463,7 +519,7 @@ export function bridge(reactor: Reactor, left: AddressSpec, right: AddressSpec, 
         const i = waiting.indexOf(start);
         if (i >= 0) waiting.splice(i, 1);
       }
-      report(relay, r as RelayResult | Failure);
+      if (wantClosed) report(relay, r as RelayResult | Failure);
       if (r instanceof Failure && !r.check(ConnectionLostError, TimeoutError)) {
         events.emit({ event: 'error', code: String((r.value as { code?: unknown })?.code ?? 'ERR'), message: r.getErrorMessage() });
       }
@@ -472,7 +528,7 @@ export function bridge(reactor: Reactor, left: AddressSpec, right: AddressSpec, 
     });
     return side;
   };
-  listenAddress(reactor, left, factory, opts).addErrback((f: Failure) => {
+  listenAddress(reactor, left, factory, opts, lazyAddresses).addErrback((f: Failure) => {
     result.errback(f);
     return undefined;
   });

@@ -3,8 +3,9 @@
  * loop's own figures, gathered into one plain object for `--stats`.
  *
  * Counting is integer increments on objects the transports hold anyway;
- * the event-loop delay histogram runs only once `startLoopMonitor()` is
- * called.
+ * the event-loop delay histogram runs, and each connection's record is
+ * kept for `snapshot()`, only once `startLoopMonitor()` (or
+ * `recordConnections()`) is called.
  *
  * @module
  */
@@ -110,44 +111,134 @@ export function closedEvent(st: ConnectionStats, extra: Partial<ClosedEvent> = {
 }
 
 let _nextId = 1;
-const _connections: ConnectionStats[] = [];
 /** Connections kept in detail; older ones are counted only. */
 const _MAX_KEPT = 10_000;
+/** The last `_MAX_KEPT` records, a ring: `_kept[_next % _MAX_KEPT]` is the oldest once full. */
+const _kept: ConnectionStats[] = [];
+let _next = 0;
+/** Whether records are kept for `snapshot()` (off until asked: a busy server makes thousands a second). */
+let _recording = false;
 
 /**
- * Start the figures of a new connection and register it.
+ * Keep each new connection's record for `snapshot()` (the last 10,000),
+ * or stop keeping them. `startLoopMonitor()` turns this on; the counters
+ * and each transport's own `stats` work either way.
+ *
+ * @param on Whether to keep records.
+ */
+export function recordConnections(on = true): void {
+  _recording = on;
+}
+
+/** A text that may be worked out on first read (a socket address: a system call). */
+export type LazyText = string | { describe(): string };
+
+/** A connection's record: `peer` and `local` are worked out when first read. */
+class _ConnectionRecord implements ConnectionStats {
+  readonly id: number;
+  readonly kind: string;
+  readonly direction: ConnectionStats['direction'];
+  bytesIn = 0;
+  bytesOut = 0;
+  readonly startedAt: number;
+  connectedAt: number | undefined = undefined;
+  secureAt: number | undefined = undefined;
+  firstByteAt: number | undefined = undefined;
+  closedAt: number | undefined = undefined;
+  error: string | undefined = undefined;
+  extra: Record<string, unknown> = {};
+  private _peer: LazyText;
+  private _local: LazyText;
+
+  constructor(kind: string, direction: ConnectionStats['direction'], peer: LazyText, local: LazyText) {
+    this.id = _nextId++;
+    this.kind = kind;
+    this.direction = direction;
+    this._peer = peer;
+    this._local = local;
+    this.startedAt = performance.now();
+  }
+
+  get peer(): string {
+    const p = this._peer;
+    return typeof p === 'string' ? p : (this._peer = p.describe());
+  }
+
+  set peer(v: string) {
+    this._peer = v;
+  }
+
+  get local(): string {
+    const l = this._local;
+    return typeof l === 'string' ? l : (this._local = l.describe());
+  }
+
+  set local(v: string) {
+    this._local = v;
+  }
+
+  /**
+   * @param peer The peer as text, or what describes it on first read.
+   * @param local Our end likewise.
+   */
+  setTexts(peer: LazyText, local: LazyText): void {
+    this._peer = peer;
+    this._local = local;
+    if (_recording) this.resolve();
+  }
+
+  /** Make `peer` and `local` plain text now (before the socket that knows them closes). */
+  resolve(): void {
+    void this.peer;
+    void this.local;
+  }
+}
+
+/**
+ * Start the figures of a new connection and register it (when records are kept).
  *
  * @param kind `tcp`, `unix`, `tls`, ...
  * @param direction Accepted, connected, or local (stdio, process).
- * @param peer The peer as text.
- * @param local Our end as text.
+ * @param peer The peer as text, or what describes it on first read.
+ * @param local Our end likewise.
  * @returns The record the transport updates.
  */
 export function newConnectionStats(
   kind: string,
   direction: ConnectionStats['direction'],
-  peer: string,
-  local = '',
+  peer: LazyText,
+  local: LazyText = '',
 ): ConnectionStats {
-  const s: ConnectionStats = {
-    id: _nextId++,
-    kind,
-    peer,
-    local,
-    direction,
-    bytesIn: 0,
-    bytesOut: 0,
-    startedAt: performance.now(),
-    connectedAt: undefined,
-    secureAt: undefined,
-    firstByteAt: undefined,
-    closedAt: undefined,
-    error: undefined,
-    extra: {},
-  };
-  if (_connections.length >= _MAX_KEPT) _connections.shift();
-  _connections.push(s);
+  const s = new _ConnectionRecord(kind, direction, peer, local);
+  if (_recording) {
+    if (_kept.length < _MAX_KEPT) _kept.push(s);
+    else _kept[_next % _MAX_KEPT] = s;
+    _next++;
+    s.resolve();
+  }
   return s;
+}
+
+/**
+ * Set a record's `peer` and `local` texts, either of them possibly worked
+ * out on first read (at once while records are kept).
+ *
+ * @param st The record.
+ * @param peer The peer as text, or what describes it on first read.
+ * @param local Our end likewise.
+ */
+export function setAddressTexts(st: ConnectionStats, peer: LazyText, local: LazyText): void {
+  if (st instanceof _ConnectionRecord) {
+    st.setTexts(peer, local);
+  } else {
+    st.peer = typeof peer === 'string' ? peer : peer.describe();
+    st.local = typeof local === 'string' ? local : local.describe();
+  }
+}
+
+/** @returns Whether connection records are kept for `snapshot()` (`--stats`). */
+export function recordingConnections(): boolean {
+  return _recording;
 }
 
 let _histogram: IntervalHistogram | undefined;
@@ -158,13 +249,15 @@ let _peakRss = 0;
 let _rssTimer: NodeJS.Timeout | undefined;
 
 /**
- * Start measuring the event loop's delay and utilisation, and sampling RSS.
- * Idempotent; nothing runs until it is called.
+ * Start measuring the event loop's delay and utilisation, sampling RSS, and
+ * keeping connection records (`recordConnections()`). Idempotent; nothing
+ * runs until it is called.
  *
  * @param resolutionMs The delay histogram's sampling resolution.
  */
 export function startLoopMonitor(resolutionMs = 2): void {
   if (_histogram !== undefined) return;
+  _recording = true;
   _histogram = monitorEventLoopDelay({ resolution: resolutionMs });
   _resolutionMs = resolutionMs;
   _histogram.enable();
@@ -215,8 +308,20 @@ export function snapshot(): DiagnosticsSnapshot {
   const h = _histogram;
   const ns = 1e6;
   return {
-    connections: _connections.map((c) => ({
-      ...c,
+    connections: _keptInOrder().map((c) => ({
+      id: c.id,
+      kind: c.kind,
+      peer: c.peer,
+      local: c.local,
+      direction: c.direction,
+      bytesIn: c.bytesIn,
+      bytesOut: c.bytesOut,
+      startedAt: c.startedAt,
+      connectedAt: c.connectedAt,
+      secureAt: c.secureAt,
+      firstByteAt: c.firstByteAt,
+      closedAt: c.closedAt,
+      error: c.error,
       extra: { ...c.extra },
       durationMs: c.closedAt !== undefined ? c.closedAt - (c.connectedAt ?? c.startedAt) : undefined,
     })),
@@ -240,6 +345,13 @@ export function snapshot(): DiagnosticsSnapshot {
       uptimeMs: performance.now(),
     },
   };
+}
+
+/** The kept records, oldest first. */
+function _keptInOrder(): ConnectionStats[] {
+  if (_kept.length < _MAX_KEPT) return _kept;
+  const at = _next % _MAX_KEPT;
+  return [..._kept.slice(at), ..._kept.slice(0, at)];
 }
 
 function _delay(tickMs: number): number {

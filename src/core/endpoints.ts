@@ -55,6 +55,8 @@ export interface TCPTarget {
   proxies?: ProxyUrl[];
   /** With `proxies`: `remote` (default) sends names to the proxies, `local` resolves them here first. */
   proxyDns?: 'local' | 'remote';
+  /** Plain TCP: look the connection's addresses up only when asked (see `ConnectTCPOptions.lazyAddresses`). */
+  lazyAddresses?: boolean;
 }
 
 /**
@@ -133,7 +135,7 @@ export class TCPClientEndpoint implements IStreamClientEndpoint {
     const wf = new _WrappingFactory(factory);
     const connector = t.tls
       ? this.reactor.connectTLS(t.host, t.port, wf, { ...t.tls, timeoutMs: t.timeoutMs, bindAddress: t.bindAddress, family: t.family })
-      : this.reactor.connectTCP(t.host, t.port, wf, { timeoutMs: t.timeoutMs, bindAddress: t.bindAddress, family: t.family });
+      : this.reactor.connectTCP(t.host, t.port, wf, { timeoutMs: t.timeoutMs, bindAddress: t.bindAddress, family: t.family, lazyAddresses: t.lazyAddresses });
     wf.setConnector(connector);
     return wf.done;
   }

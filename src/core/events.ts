@@ -226,7 +226,24 @@ export type WirecatEvent =
 export interface EventSink {
   /** Receive one event; must not throw. */
   emit(ev: WirecatEvent): void;
+  /**
+   * Whether `emit()` does anything with events of this kind. The core may
+   * skip building events nobody wants (and looking up what only they
+   * report, such as each connection's addresses). Absent: all are wanted.
+   */
+  wants?(event: WirecatEvent['event']): boolean;
 }
 
 /** A sink that drops everything. */
-export const nullSink: EventSink = { emit() {} };
+export const nullSink: EventSink = { emit() {}, wants: () => false };
+
+/**
+ * Whether `sink` wants events of this kind (see {@link EventSink.wants}).
+ *
+ * @param sink The sink.
+ * @param event The kind.
+ * @returns True unless the sink says otherwise.
+ */
+export function wantsEvent(sink: EventSink, event: WirecatEvent['event']): boolean {
+  return sink.wants === undefined || sink.wants(event);
+}

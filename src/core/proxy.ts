@@ -33,7 +33,7 @@ import {
   TimeoutError,
   UsageError,
 } from './errors.js';
-import { type EventSink, nullSink } from './events.js';
+import { type EventSink, nullSink, wantsEvent } from './events.js';
 import {
   HttpBodyTracker,
   type HttpRequestHead,
@@ -211,6 +211,13 @@ export class ProxyFactory extends Factory {
   activeTunnels = 0;
   /** Client connections open now (handshaking or tunnelling). */
   readonly connections = new Set<ProxyConnection>();
+  /** Whether the sink shows `accepted`, `proxied`, `closed` events (the others are not built). */
+  readonly shows: { accepted: boolean; proxied: boolean; closed: boolean };
+  /**
+   * No event that names a client is shown: each connection's addresses are
+   * looked up only when needed (a SOCKS5 reply's bound address, `--allow-from`).
+   */
+  readonly lazyAddresses: boolean;
   private readonly _idle: (() => void)[] = [];
 
   /**
@@ -222,6 +229,9 @@ export class ProxyFactory extends Factory {
     readonly opts: ProxyServerOptions,
   ) {
     super();
+    const events = opts.events ?? nullSink;
+    this.shows = { accepted: wantsEvent(events, 'accepted'), proxied: wantsEvent(events, 'proxied'), closed: wantsEvent(events, 'closed') };
+    this.lazyAddresses = !this.shows.accepted && !this.shows.proxied && !this.shows.closed && !wantsEvent(events, 'refused');
   }
 
   /** Where events go. */
@@ -328,9 +338,9 @@ export class ProxyConnection extends Protocol {
     const t = this.transport as StreamTransport;
     const st = t.stats;
     this._id = st?.id ?? 0;
-    this._peerText = st?.peer ?? '';
+    if (!this._f.lazyAddresses) this._peerText = st?.peer ?? '';
     this._f._opened(this);
-    this._f.events.emit({ event: 'accepted', id: this._id, proto: 'tcp', peer: this._peerText, local: st?.local ?? '' });
+    if (this._f.shows.accepted) this._f.events.emit({ event: 'accepted', id: this._id, proto: 'tcp', peer: this._peerText, local: st?.local ?? '' });
     const ms = this._opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
     if (ms > 0) this._timer = this._f.reactor.callLater(ms, () => this._handshakeTimedOut(ms));
   }
@@ -644,6 +654,7 @@ export class ProxyConnection extends Protocol {
       family: o.family,
       timeoutMs: o.connectTimeoutMs ?? o.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
       proxies: o.upstream,
+      lazyAddresses: this._f.lazyAddresses,
     };
     const d = new TCPClientEndpoint(this._f.reactor, target).connect(factory);
     this._upstream = d;
@@ -694,16 +705,18 @@ export class ProxyConnection extends Protocol {
       st.extra.destination = this._dest;
       if (this._user !== undefined) st.extra.user = this._user;
     }
-    this._f.events.emit({
-      event: 'proxied',
-      id: this._id,
-      protocol: this._proto!,
-      peer: this._peerText,
-      destination: this._dest,
-      command,
-      ...(this._user !== undefined ? { user: this._user } : {}),
-      setupMs: performance.now() - this._startedAt,
-    });
+    if (this._f.shows.proxied) {
+      this._f.events.emit({
+        event: 'proxied',
+        id: this._id,
+        protocol: this._proto!,
+        peer: this._peerText,
+        destination: this._dest,
+        command,
+        ...(this._user !== undefined ? { user: this._user } : {}),
+        setupMs: performance.now() - this._startedAt,
+      });
+    }
     const relay = this._relay!;
     relay.a.makeConnection(t);
     const early = this._early;
@@ -717,15 +730,17 @@ export class ProxyConnection extends Protocol {
     const relay = this._relay!;
     const failed = r instanceof Failure;
     const clean = failed && (r as Failure).check(ConnectionLostError) !== undefined;
-    this._f.events.emit({
-      event: 'closed',
-      id: this._id,
-      peer: `${this._peerText} <-> ${this._dest}`,
-      bytesIn: relay.a.bytesIn,
-      bytesOut: relay.b.bytesIn,
-      durationMs: performance.now() - this._startedAt,
-      ...(failed && (this._state === P_TUNNEL || this._state === P_CLOSED || clean) ? { error: (r as Failure).getErrorMessage() } : {}),
-    });
+    if (this._f.shows.closed) {
+      this._f.events.emit({
+        event: 'closed',
+        id: this._id,
+        peer: `${this._peerText} <-> ${this._dest}`,
+        bytesIn: relay.a.bytesIn,
+        bytesOut: relay.b.bytesIn,
+        durationMs: performance.now() - this._startedAt,
+        ...(failed && (this._state === P_TUNNEL || this._state === P_CLOSED || clean) ? { error: (r as Failure).getErrorMessage() } : {}),
+      });
+    }
     this._f._closed(this);
   }
 
@@ -969,7 +984,7 @@ export function proxyServer(reactor: Reactor, opts: ProxyServerOptions): Deferre
     const drained = factory.drain(opts.drainMs ?? 5_000);
     return stop === undefined ? drained : stop.addBoth(() => drained);
   });
-  reactor.listenTCP(port, factory, { host, backlog: 1024 }).addCallbacks(
+  reactor.listenTCP(port, factory, { host, backlog: 1024, lazyAddresses: factory.lazyAddresses }).addCallbacks(
     (p: IListeningPort) => {
       listening = p;
       const h = p.getHost();

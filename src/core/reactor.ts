@@ -30,6 +30,12 @@ export interface ListenTCPOptions {
   backlog?: number;
   /** Only IPv6 when binding `::`. */
   ipv6Only?: boolean;
+  /**
+   * Look each connection's addresses up (system calls) only when asked
+   * (`getHost()`, `getPeer()`, `stats.peer`/`local`) while it is open,
+   * instead of as it is accepted: for servers that report no addresses.
+   */
+  lazyAddresses?: boolean;
 }
 
 /** Options of {@link Reactor.connectTCP}. */
@@ -42,6 +48,8 @@ export interface ConnectTCPOptions {
   family?: 4 | 6;
   /** Disable Nagle's algorithm (default true). */
   noDelay?: boolean;
+  /** Look the connection's addresses up only when asked (see {@link ListenTCPOptions.lazyAddresses}). */
+  lazyAddresses?: boolean;
 }
 
 /** Options of {@link Reactor.listenUNIX}. */
@@ -82,6 +90,8 @@ export class Reactor implements IReactorTime {
   private _runResolve: (() => void) | undefined;
   private _runPromise: Promise<void> | undefined;
   private readonly _sockets = new Set<net.Socket>();
+  /** `_track`, bound once (connectors take it per connection). */
+  private readonly _trackSocket = (socket: net.Socket, open: boolean): void => this._track(socket, open);
   private readonly _processes = new Set<ProcessTransport>();
   private readonly _ports = new Set<{ stopListening(): Deferred<void> }>();
   private _signalHandlers: [NodeJS.Signals, () => void][] = [];
@@ -135,6 +145,7 @@ export class Reactor implements IReactorTime {
         listenOptions,
         addressText: formatHostPort(opts.host || '*', port),
         track: (s, open) => this._track(s, open),
+        lazyAddresses: opts.lazyAddresses,
       }),
     );
   }
@@ -157,7 +168,9 @@ export class Reactor implements IReactorTime {
       readyEvent: 'connect',
       timeoutMs: opts.timeoutMs,
       clock: this,
-      track: (s, open) => this._track(s, open),
+      track: this._trackSocket,
+      numericHost: net.isIP(host) !== 0,
+      lazyAddresses: opts.lazyAddresses,
       connect: () =>
         net.connect({
           host,

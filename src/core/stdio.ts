@@ -61,6 +61,8 @@ export class StdioTransport implements ITransport {
   private _producerPaused = false;
   private _readDone = false;
   private _writeDone = false;
+  /** Our EOF (or the flush of what was written) is on its way: the end waits for it. */
+  private _flushing = false;
   private _error: Error | undefined = undefined;
   private readonly _closeOutput: boolean;
   private readonly _onDrain: () => void;
@@ -95,6 +97,7 @@ export class StdioTransport implements ITransport {
       // EPIPE: whoever read our stdout has gone; nothing more can be delivered.
       this._error ??= err;
       this._writeDone = true;
+      this._flushing = false;
       this._finish();
     };
     _guardErrors(this._out);
@@ -149,7 +152,9 @@ export class StdioTransport implements ITransport {
   loseWriteConnection(): void {
     if (this._writeDone) return;
     this._writeDone = true;
+    this._flushing = true;
     const done = () => {
+      this._flushing = false;
       writeConnectionLost(this, this._protocol);
       this._finish();
     };
@@ -162,6 +167,7 @@ export class StdioTransport implements ITransport {
     this.disconnecting = true;
     this._readDone = true;
     this._writeDone = true;
+    this._flushing = false;
     this._in.pause();
     (this._in as { unref?: () => void }).unref?.();
     this._finish();
@@ -223,7 +229,7 @@ export class StdioTransport implements ITransport {
   }
 
   private _finish(): void {
-    if (!this.connected || !this._readDone || !this._writeDone) return;
+    if (!this.connected || !this._readDone || !this._writeDone || this._flushing) return;
     this.connected = false;
     // Shared streams (the process's stdin/stdout) outlive this transport:
     // take our listeners off them (many forked pairs would pile them up).

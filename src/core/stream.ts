@@ -21,6 +21,13 @@ import { ConnectionDone, ConnectionLostError } from './errors.js';
 import { logMessage } from './log.js';
 import type { Address, IPushProducer, ITransport, Protocol } from './protocol.js';
 
+/**
+ * The reason of every clean close, shared as Twisted shares its
+ * `connectionDone`: a Failure is immutable, and making one (with its Error)
+ * per close costs more than the close.
+ */
+const CONNECTION_DONE = new Failure(new ConnectionDone());
+
 /** A Duplex with the socket methods the transport uses when present. */
 type SocketLike = Duplex & {
   resetAndDestroy?: () => unknown;
@@ -91,6 +98,34 @@ export function writeConnectionLost(t: ITransport & { disconnecting: boolean }, 
   }
 }
 
+/** Where a socket keeps its transport, for the shared listeners below. */
+const kTransport = Symbol('wirecat.transport');
+type _Owned = { [kTransport]: StreamTransport };
+
+function _onSocketData(this: _Owned, chunk: Buffer): void {
+  this[kTransport]._onData(chunk);
+}
+
+function _onSocketEnd(this: _Owned): void {
+  this[kTransport]._onEnd();
+}
+
+function _onSocketDrain(this: _Owned): void {
+  this[kTransport]._onDrain();
+}
+
+function _onSocketFinish(this: _Owned): void {
+  this[kTransport]._onFinish();
+}
+
+function _onSocketError(this: _Owned, err: Error): void {
+  this[kTransport]._onError(err);
+}
+
+function _onSocketClose(this: _Owned): void {
+  this[kTransport]._onSocketClose();
+}
+
 /**
  * A connected byte stream driving a protocol.
  */
@@ -108,7 +143,7 @@ export class StreamTransport implements ITransport {
   private readonly _host: Address;
   private readonly _peer: Address;
   private readonly _onClose: ((reason: Failure) => void) | undefined;
-  private readonly _peerText: string;
+  private readonly _peerText: string | undefined;
   private _producer: IPushProducer | undefined = undefined;
   private _streaming = false;
   private _producerPaused = false;
@@ -135,24 +170,23 @@ export class StreamTransport implements ITransport {
     this._peer = opts.peer;
     this.stats = opts.stats;
     this._onClose = opts.onClose;
-    this._peerText = opts.peerText ?? opts.stats.peer;
+    this._peerText = opts.peerText;
     if (this.stats.connectedAt === undefined) this.stats.connectedAt = performance.now();
     counters.connectionsOpened++;
 
 
-    const s = this.socket;
-    s.on('data', (chunk: Buffer) => this._onData(chunk));
-    s.on('end', () => this._onEnd());
-    s.on('drain', () => this._onDrain());
-    s.on('finish', () => this._onFinish());
-    s.on('error', (err: Error) => {
-      this._error ??= err;
-      // A TLS socket emits some errors (a TLS 1.3 alert after the handshake)
-      // without destroying itself; with allowHalfOpen it would then never
-      // close. Any socket error ends the connection.
-      if (!s.destroyed) s.destroy();
-    });
-    s.on('close', () => this._onSocketClose());
+    // One set of listener functions for every socket (no closures per
+    // connection): each finds its transport through kTransport.
+    // A socket that had a transport before gets its own bound listeners.
+    const s = this.socket as SocketLike & { [kTransport]?: StreamTransport };
+    const owner: _Owned = s[kTransport] === undefined ? (s as _Owned) : { [kTransport]: this };
+    owner[kTransport] = this;
+    s.on('data', owner === s ? _onSocketData : _onSocketData.bind(owner));
+    s.on('end', owner === s ? _onSocketEnd : _onSocketEnd.bind(owner));
+    s.on('drain', owner === s ? _onSocketDrain : _onSocketDrain.bind(owner));
+    s.on('finish', owner === s ? _onSocketFinish : _onSocketFinish.bind(owner));
+    s.on('error', owner === s ? _onSocketError : _onSocketError.bind(owner));
+    s.on('close', owner === s ? _onSocketClose : _onSocketClose.bind(owner));
 
     try {
       protocol.makeConnection(this);
@@ -347,7 +381,18 @@ export class StreamTransport implements ITransport {
 
   // ------------------------------------------------------------ events
 
-  private _onData(chunk: Buffer): void {
+  /** @internal A socket error: kept as the reason, and the socket closed. */
+  _onError(err: Error): void {
+    this._error ??= err;
+    // A TLS socket emits some errors (a TLS 1.3 alert after the handshake)
+    // without destroying itself; with allowHalfOpen it would then never
+    // close. Any socket error ends the connection.
+    const s = this.socket;
+    if (!s.destroyed) s.destroy();
+  }
+
+  /** @internal */
+  _onData(chunk: Buffer): void {
     if (this._stopReading) return;
     const st = this.stats;
     if (st.firstByteAt === undefined) st.firstByteAt = performance.now();
@@ -362,16 +407,19 @@ export class StreamTransport implements ITransport {
     }
   }
 
-  private _onEnd(): void {
+  /** @internal */
+  _onEnd(): void {
     this._readClosed = true;
     readConnectionLost(this, this._protocol);
   }
 
-  private _onFinish(): void {
+  /** @internal */
+  _onFinish(): void {
     writeConnectionLost(this, this._protocol);
   }
 
-  private _onDrain(): void {
+  /** @internal */
+  _onDrain(): void {
     const producer = this._producer;
     if (producer === undefined) return;
     if (this._streaming) {
@@ -392,7 +440,8 @@ export class StreamTransport implements ITransport {
     }
   }
 
-  private _onSocketClose(): void {
+  /** @internal */
+  _onSocketClose(): void {
     if (!this.connected) return;
     this.connected = false;
     this._writeClosed = true;
@@ -406,15 +455,15 @@ export class StreamTransport implements ITransport {
     }
     let reason: Failure;
     if (this._aborted) {
-      reason = new Failure(new ConnectionLostError('Connection was aborted', this._peerText));
+      reason = new Failure(new ConnectionLostError('Connection was aborted', this._peerText ?? st.peer));
       st.error = 'aborted';
     } else if (this._error !== undefined) {
       const code = (this._error as NodeJS.ErrnoException).code;
       const what = code === 'ECONNRESET' ? 'Connection reset by peer' : code === 'EPIPE' ? 'Broken pipe' : this._error.message;
-      reason = new Failure(new ConnectionLostError(what, this._peerText, code));
+      reason = new Failure(new ConnectionLostError(what, this._peerText ?? st.peer, code));
       st.error = code ?? this._error.message;
     } else {
-      reason = new Failure(new ConnectionDone());
+      reason = CONNECTION_DONE;
     }
     const producer = this._producer;
     if (producer !== undefined) {

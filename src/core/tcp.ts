@@ -8,9 +8,9 @@
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Deferred, Failure } from './defer.js';
-import { newConnectionStats, counters } from './diagnostics.js';
+import { type ConnectionStats, newConnectionStats, counters, recordingConnections, setAddressTexts } from './diagnostics.js';
 import { CancelledError, CannotListenError, TimeoutError, connectErrorFrom } from './errors.js';
-import type { Address, ClientFactory, Factory, IConnector, IListeningPort, Protocol } from './protocol.js';
+import type { Address, ClientFactory, Factory, IConnector, IListeningPort, InetAddress, Protocol } from './protocol.js';
 import { StreamTransport, logProtocolError } from './stream.js';
 import type { IDelayedCall, IReactorTime } from './task.js';
 
@@ -28,6 +28,50 @@ export function nodeUnixPath(path: string): string {
 export function socketAddress(kind: 'TCP' | 'UNIX', address: string | undefined, port: number | undefined, path?: string): Address {
   if (kind === 'UNIX') return { type: 'UNIX', path: path ?? '' };
   return { type: 'TCP', host: address ?? '', port: port ?? 0 };
+}
+
+/**
+ * A TCP socket's own or peer's address, read from the socket when first
+ * used: each lookup is a system call, which a busy relay that reports
+ * nothing need not make. Read after the socket closed, it is empty (`''`,
+ * port 0). `describe()` gives `host:port` (a lazy text for the statistics).
+ */
+export class LazySocketAddress implements InetAddress {
+  readonly type = 'TCP' as const;
+  private _a: { host: string; port: number } | undefined = undefined;
+
+  /**
+   * @param _socket The socket.
+   * @param _remote The peer's address (else ours).
+   */
+  constructor(
+    private readonly _socket: net.Socket,
+    private readonly _remote: boolean,
+  ) {}
+
+  private _get(): { host: string; port: number } {
+    if (this._a !== undefined) return this._a;
+    const s = this._socket;
+    return (this._a = this._remote ? { host: s.remoteAddress ?? '', port: s.remotePort ?? 0 } : { host: s.localAddress ?? '', port: s.localPort ?? 0 });
+  }
+
+  get host(): string {
+    return this._get().host;
+  }
+
+  get port(): number {
+    return this._get().port;
+  }
+
+  /** @returns `host:port`. */
+  describe(): string {
+    return formatHostPort(this.host, this.port);
+  }
+
+  /** @returns The plain address. */
+  toJSON(): InetAddress {
+    return { type: 'TCP', host: this.host, port: this.port };
+  }
 }
 
 /** An address as text: `host:port`, a path, or the kind of endpoint. */
@@ -75,6 +119,14 @@ export interface StreamConnectParams {
   clock: IReactorTime;
   /** Called when the connector's socket opens and closes (for shutdown). */
   track?: (socket: net.Socket, open: boolean) => void;
+  /** The destination is an address (no name lookup to time). */
+  numericHost?: boolean;
+  /**
+   * Look the socket's addresses up only when asked (`getHost()`, `getPeer()`,
+   * `stats.peer`/`local`), not as it connects: for callers that report no
+   * addresses. Ignored while connection records are kept (`--stats`).
+   */
+  lazyAddresses?: boolean;
 }
 
 /**
@@ -128,12 +180,16 @@ export class StreamConnector implements IConnector {
         this._abandon(new TimeoutError(`Connection timed out after ${p.timeoutMs} ms (attempted address: ${p.destinationText})`, p.timeoutMs));
       });
     }
-    socket.once('lookup', () => {
-      stats.extra.dnsMs = performance.now() - stats.startedAt;
-    });
-    socket.once('connect', () => {
-      stats.connectedAt = performance.now();
-    });
+    if (p.numericHost !== true) {
+      socket.once('lookup', () => {
+        stats.extra.dnsMs = performance.now() - stats.startedAt;
+      });
+    }
+    if (p.readyEvent !== 'connect') {
+      socket.once('connect', () => {
+        stats.connectedAt = performance.now();
+      });
+    }
     const onError = (err: Error) => {
       this._abandon(p.failure ? p.failure(err, socket) : connectErrorFrom(err, p.destinationText));
     };
@@ -144,12 +200,20 @@ export class StreamConnector implements IConnector {
       const now = performance.now();
       stats.connectedAt ??= now;
       if (p.readyEvent !== 'connect') stats.secureAt = now;
-      const host = socket.remoteFamily === undefined && p.kind === 'unix'
-        ? socketAddress('UNIX', undefined, undefined, '')
-        : socketAddress(p.kind === 'unix' ? 'UNIX' : 'TCP', socket.localAddress, socket.localPort);
-      const peer: Address = p.kind === 'unix' ? p.destination : socketAddress('TCP', socket.remoteAddress, socket.remotePort);
-      stats.peer = addressText(peer);
-      stats.local = addressText(host);
+      let host: Address;
+      let peer: Address;
+      if (p.lazyAddresses === true && p.kind === 'tcp' && !recordingConnections()) {
+        const h = (host = new LazySocketAddress(socket, false));
+        const q = (peer = new LazySocketAddress(socket, true));
+        setAddressTexts(stats, q, h);
+      } else {
+        host = socket.remoteFamily === undefined && p.kind === 'unix'
+          ? socketAddress('UNIX', undefined, undefined, '')
+          : socketAddress(p.kind === 'unix' ? 'UNIX' : 'TCP', socket.localAddress, socket.localPort);
+        peer = p.kind === 'unix' ? p.destination : socketAddress('TCP', socket.remoteAddress, socket.remotePort);
+        stats.peer = addressText(peer);
+        stats.local = addressText(host);
+      }
       p.onReady?.(socket, { stats });
       this.state = 'connected';
       const protocol = buildProtocolSafely(this._factory, peer);
@@ -286,6 +350,8 @@ export interface StreamListenParams {
   afterClose?: () => void;
   /** Called with each connection's socket as it opens and closes (for shutdown). */
   track?: (socket: net.Socket, open: boolean) => void;
+  /** TCP: look each connection's addresses up only when asked (see {@link StreamConnectParams.lazyAddresses}). */
+  lazyAddresses?: boolean;
 }
 
 /**
@@ -372,13 +438,22 @@ export class StreamListeningPort implements IListeningPort {
 
   private _accept(socket: net.Socket): void {
     const p = this._params;
-    const host =
-      p.kind === 'unix'
-        ? ({ type: 'UNIX', path: p.addressText } as Address)
-        : socketAddress('TCP', socket.localAddress, socket.localPort);
-    const peer: Address =
-      p.kind === 'unix' ? { type: 'UNIX', path: '' } : socketAddress('TCP', socket.remoteAddress, socket.remotePort);
-    const stats = newConnectionStats(p.kind, 'accepted', addressText(peer) || 'unix peer', addressText(host));
+    let host: Address;
+    let peer: Address;
+    let stats: ConnectionStats;
+    if (p.kind === 'unix') {
+      host = { type: 'UNIX', path: p.addressText };
+      peer = { type: 'UNIX', path: '' };
+      stats = newConnectionStats(p.kind, 'accepted', addressText(peer) || 'unix peer', addressText(host));
+    } else if (p.lazyAddresses === true && !recordingConnections()) {
+      const h = (host = new LazySocketAddress(socket, false));
+      const q = (peer = new LazySocketAddress(socket, true));
+      stats = newConnectionStats(p.kind, 'accepted', q, h);
+    } else {
+      host = socketAddress('TCP', socket.localAddress, socket.localPort);
+      peer = socketAddress('TCP', socket.remoteAddress, socket.remotePort);
+      stats = newConnectionStats(p.kind, 'accepted', addressText(peer), addressText(host));
+    }
     stats.connectedAt = stats.startedAt;
     p.onReady?.(socket, { stats });
     const protocol = buildProtocolSafely(this._factory, peer);

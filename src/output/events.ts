@@ -206,6 +206,22 @@ export class EventRenderer implements EventSink {
   }
 
   /**
+   * Whether {@link EventRenderer.emit} writes anything for events of this
+   * kind (`EventSink.wants`): with `json` all; with `quiet` none; else the
+   * kinds {@link formatEvent} shows at this verbosity.
+   *
+   * @param event The kind.
+   * @returns False when such events are dropped.
+   */
+  wants(event: WirecatEvent['event']): boolean {
+    const o = this._opts;
+    if (o.json) return true;
+    if (o.quiet === true) return false;
+    if (event === 'warning') return true;
+    return o.verbosity >= (event === 'datagram' ? 2 : 1);
+  }
+
+  /**
    * With `json`, write the statistics as one `stats` event:
    * `{"ts":...,"event":"stats","connections":[...],"totals":{...},"loop":{...}}`.
    * Without `json` it does nothing: the `--stats` table is

@@ -84,6 +84,16 @@ export class Output {
   }
 
   /**
+   * Whether {@link Output.event} shows events of this kind (`EventSink.wants`).
+   *
+   * @param event The kind.
+   * @returns False when such events are dropped.
+   */
+  wants(event: WirecatEvent['event']): boolean {
+    return this._renderer.wants(event);
+  }
+
+  /**
    * With `--json`, the `stats` event; otherwise nothing.
    *
    * @param snap The figures.

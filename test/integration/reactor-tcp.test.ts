@@ -20,6 +20,7 @@ import {
   counters,
   reactor,
   setLogger,
+  recordConnections,
   snapshot,
   type InetAddress,
   type IPushProducer,
@@ -734,6 +735,7 @@ describe('reactor TCP: bindAddress', () => {
 
 describe('reactor TCP: diagnostics', () => {
   it('counters and snapshot() record a connection\'s bytes in and out on both ends', async () => {
+    recordConnections();
     const before = { ...counters };
     class Server extends Recorder {
       override dataReceived(data: Buffer): void {
