@@ -1,0 +1,207 @@
+/**
+ * Reading a pipe or a socket (the process's stdin) without a buffer per
+ * read: each read lands in a reused slab, and the consumer says whether it
+ * kept the chunk.
+ *
+ * `process.stdin` reads 64 KiB at a time into a newly allocated buffer.
+ * For `head -c 2G /dev/zero | wirecat connect ...` that is one fresh,
+ * cache-cold 64 KiB buffer per read, which the kernel copies into and then
+ * out of again: the 2 GiB stream walks 2 GiB of memory twice. Here a read
+ * goes into the slab where the previous one went as long as the consumer
+ * did not keep the previous chunk (a socket that took it in one `write`),
+ * so the same 64-256 KiB stay in the CPU's cache, as with nc's or socat's
+ * one buffer. A chunk the consumer keeps (its socket is backed up, or it
+ * queues data) is left alone: the next read goes after it in the slab, or
+ * into a new slab.
+ *
+ * The reading itself is libuv's, through `net.Socket`'s `onread` option
+ * (no Readable stream, no 'data' events): non-blocking, so it can stop at
+ * any time and never holds the process open at exit.
+ *
+ * @module
+ */
+
+import { fstatSync } from 'node:fs';
+import { Socket, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
+
+/** What the reader calls; all three are set by the consumer. */
+export interface PipeConsumer {
+  /**
+   * A chunk arrived. It is a view into the reader's slab.
+   *
+   * @returns True when nothing refers to `chunk` any more (its bytes were
+   *   copied or written out), so the next read may overwrite them; false
+   *   when the chunk was kept.
+   */
+  chunk(chunk: Buffer): boolean;
+  /** EOF. */
+  end(): void;
+  /** A read failed (reading has stopped). */
+  error(err: Error): void;
+}
+
+/** Options of {@link PipeReader}. */
+export interface PipeReaderOptions {
+  /** Size of each slab (default 256 KiB). */
+  slabBytes?: number;
+  /**
+   * Most bytes per read, and the smallest room left in a slab worth a read
+   * (below it a new slab is taken); default 64 KiB, what `process.stdin`
+   * reads, so protocols see the same chunks as before.
+   */
+  readBytes?: number;
+}
+
+/**
+ * A pipe or socket file descriptor read into reused slabs.
+ *
+ * Reading starts with `resume()` once a consumer is attached, and stops
+ * with `pause()` (the consumer's backpressure) or at EOF.
+ */
+export class PipeReader {
+  /** Whether EOF (or an error) was seen. */
+  ended = false;
+
+  private readonly _fd: number;
+  private readonly _slabBytes: number;
+  private readonly _readBytes: number;
+  private _socket: Socket | undefined = undefined;
+  private _slab: Buffer;
+  private _fill = 0;
+  private _consumer: PipeConsumer | undefined = undefined;
+  private _paused = true;
+  private _unref = false;
+  private _error: Error | undefined = undefined;
+
+  /**
+   * @param fd The descriptor (a pipe, FIFO or socket).
+   * @param opts Slab sizes.
+   */
+  constructor(fd: number, opts: PipeReaderOptions = {}) {
+    this._fd = fd;
+    this._slabBytes = opts.slabBytes ?? 256 * 1024;
+    this._readBytes = Math.min(opts.readBytes ?? 64 * 1024, this._slabBytes);
+    this._slab = Buffer.allocUnsafeSlow(this._slabBytes);
+  }
+
+  /**
+   * Deliver to `consumer` from now on (replacing any other); reading stays
+   * paused until `resume()`. A consumer attached after EOF gets `end()` (or
+   * the error) on the next turn.
+   *
+   * @param consumer The callbacks.
+   */
+  attach(consumer: PipeConsumer): void {
+    this._consumer = consumer;
+    if (this.ended) {
+      queueMicrotask(() => {
+        if (this._consumer !== consumer) return;
+        if (this._error !== undefined) consumer.error(this._error);
+        else consumer.end();
+      });
+    }
+  }
+
+  /**
+   * Stop delivering to `consumer` (if it is the current one) and pause.
+   *
+   * @param consumer The callbacks given to `attach()`.
+   */
+  detach(consumer: PipeConsumer): void {
+    if (this._consumer !== consumer) return;
+    this._consumer = undefined;
+    this.pause();
+  }
+
+  /** Stop reading (data stays in the pipe). */
+  pause(): void {
+    if (this._paused) return;
+    this._paused = true;
+    this._socket?.pause();
+  }
+
+  /** Read (again). */
+  resume(): void {
+    if (!this._paused || this.ended || this._consumer === undefined) return;
+    this._paused = false;
+    if (this._socket === undefined) this._open();
+    else this._socket.resume();
+  }
+
+  /** Let the process exit although the descriptor is still open. */
+  unref(): void {
+    this._unref = true;
+    this._socket?.unref();
+  }
+
+  private _open(): void {
+    // `onread` works for any stream handle, though the typings only list it for connect().
+    const opts: SocketConstructorOpts & { onread: OnReadOpts } = {
+      fd: this._fd,
+      readable: true,
+      writable: false,
+      allowHalfOpen: true,
+      onread: {
+        buffer: () => this._nextBuffer(),
+        callback: (n: number, buf: Uint8Array) => this._onRead(n, buf),
+      },
+    };
+    const s = new Socket(opts);
+    this._socket = s;
+    if (this._unref) s.unref();
+    s.on('end', () => this._onEnd(undefined));
+    s.on('error', (err: Error) => this._onEnd(err));
+  }
+
+  private _nextBuffer(): Buffer {
+    return this._slab.subarray(this._fill, this._fill + this._readBytes);
+  }
+
+  private _onRead(n: number, buf: Uint8Array): boolean {
+    const chunk = Buffer.from(buf.buffer, buf.byteOffset, n);
+    const consumer = this._consumer;
+    const reusable = consumer !== undefined ? consumer.chunk(chunk) : true;
+    if (!reusable) {
+      this._fill += n;
+      if (this._slabBytes - this._fill < this._readBytes) {
+        this._slab = Buffer.allocUnsafeSlow(this._slabBytes);
+        this._fill = 0;
+      }
+    }
+    // pause() inside the consumer stopped the handle already.
+    return true;
+  }
+
+  private _onEnd(err: Error | undefined): void {
+    if (this.ended) return;
+    this.ended = true;
+    this._error = err;
+    const consumer = this._consumer;
+    if (consumer === undefined) return;
+    if (err !== undefined) consumer.error(err);
+    else consumer.end();
+  }
+}
+
+let _stdin: PipeReader | null | undefined;
+
+/**
+ * The process's stdin as a {@link PipeReader}, when it is a pipe, FIFO or
+ * socket; `undefined` for a terminal, a file or /dev/null (those are read
+ * through `process.stdin`). One reader per process, shared by the
+ * transports that read stdin one after another.
+ *
+ * @returns The reader, or `undefined`.
+ */
+export function stdinPipeReader(): PipeReader | undefined {
+  if (_stdin === undefined) {
+    let st;
+    try {
+      st = fstatSync(0);
+    } catch {
+      st = undefined;
+    }
+    _stdin = st !== undefined && (st.isFIFO() || st.isSocket()) ? new PipeReader(0) : null;
+  }
+  return _stdin ?? undefined;
+}
