@@ -92,7 +92,7 @@ export { Relay, RelaySide } from './core/relay.js';
 export type { RelayDirection, RelayOptions, RelayResult } from './core/relay.js';
 export { StdioTransport } from './core/stdio.js';
 export type { BorrowingProtocol, StdioOptions } from './core/stdio.js';
-export { PipeReader, stdinPipeReader } from './core/pipereader.js';
+export { PipeReader, stdinReader } from './core/pipereader.js';
 export type { PipeConsumer, PipeReaderOptions } from './core/pipereader.js';
 export { StreamTransport } from './core/stream.js';
 export { StreamConnector, StreamListeningPort } from './core/tcp.js';

@@ -21,7 +21,7 @@
  * @module
  */
 
-import { fstatSync } from 'node:fs';
+import { fstatSync, read } from 'node:fs';
 import { Socket, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
 
 /** What the reader calls; all three are set by the consumer. */
@@ -50,6 +50,11 @@ export interface PipeReaderOptions {
    * reads, so protocols see the same chunks as before.
    */
   readBytes?: number;
+  /**
+   * The descriptor is a regular file: read it with `fs.read` (on libuv's
+   * thread pool) instead of a stream handle, which cannot poll a file.
+   */
+  file?: boolean;
 }
 
 /**
@@ -65,6 +70,11 @@ export class PipeReader {
   private readonly _fd: number;
   private readonly _slabBytes: number;
   private readonly _readBytes: number;
+  private readonly _file: boolean;
+  private _fileReading = false;
+  private _fileBufs: Buffer[] = [];
+  private _fileNext = 0;
+  private _fileDone: { err: NodeJS.ErrnoException | null; n: number; i: number; buf: Buffer } | undefined = undefined;
   private _socket: Socket | undefined = undefined;
   private _slab: Buffer;
   private _fill = 0;
@@ -81,7 +91,11 @@ export class PipeReader {
     this._fd = fd;
     this._slabBytes = opts.slabBytes ?? 256 * 1024;
     this._readBytes = Math.min(opts.readBytes ?? 64 * 1024, this._slabBytes);
-    this._slab = Buffer.allocUnsafeSlow(this._slabBytes);
+    this._file = opts.file ?? false;
+    if (this._file) {
+      this._slab = Buffer.alloc(0);
+      this._fileBufs = [Buffer.allocUnsafeSlow(this._readBytes), Buffer.allocUnsafeSlow(this._readBytes)];
+    } else this._slab = Buffer.allocUnsafeSlow(this._slabBytes);
   }
 
   /**
@@ -124,7 +138,10 @@ export class PipeReader {
   resume(): void {
     if (!this._paused || this.ended || this._consumer === undefined) return;
     this._paused = false;
-    if (this._socket === undefined) this._open();
+    if (this._file) {
+      this._deliverFile();
+      this._readFile();
+    } else if (this._socket === undefined) this._open();
     else this._socket.resume();
   }
 
@@ -151,6 +168,37 @@ export class PipeReader {
     if (this._unref) s.unref();
     s.on('end', () => this._onEnd(undefined));
     s.on('error', (err: Error) => this._onEnd(err));
+  }
+
+  /**
+   * Files: two buffers in turn, one `fs.read` in flight. When a read
+   * completes, the next one (into the other buffer) starts before the chunk
+   * is delivered, so the thread pool reads while the consumer writes.
+   */
+  private _readFile(): void {
+    if (this._fileReading || this._paused || this.ended || this._fileDone !== undefined) return;
+    this._fileReading = true;
+    const i = this._fileNext;
+    this._fileNext = 1 - i;
+    const buf = this._fileBufs[i]!;
+    read(this._fd, buf, 0, buf.length, null, (err, n) => {
+      this._fileReading = false;
+      this._fileDone = { err, n, i, buf };
+      this._deliverFile();
+    });
+  }
+
+  private _deliverFile(): void {
+    const done = this._fileDone;
+    if (done === undefined || this._paused) return;
+    this._fileDone = undefined;
+    if (done.err !== null) return this._onEnd(done.err);
+    if (done.n === 0) return this._onEnd(undefined);
+    this._readFile();
+    const consumer = this._consumer;
+    const reusable = consumer !== undefined ? consumer.chunk(done.buf.subarray(0, done.n)) : true;
+    // A kept chunk keeps its buffer: the next read into that slot gets a new one.
+    if (!reusable) this._fileBufs[done.i] = Buffer.allocUnsafeSlow(this._readBytes);
   }
 
   private _nextBuffer(): Buffer {
@@ -184,16 +232,21 @@ export class PipeReader {
 }
 
 let _stdin: PipeReader | null | undefined;
+let _stdinIsFile = false;
 
 /**
- * The process's stdin as a {@link PipeReader}, when it is a pipe, FIFO or
- * socket; `undefined` for a terminal, a file or /dev/null (those are read
- * through `process.stdin`). One reader per process, shared by the
- * transports that read stdin one after another.
+ * The process's stdin as a {@link PipeReader}: when it is a pipe, FIFO or
+ * socket (64 KiB reads, the chunks `process.stdin` would give), or a
+ * regular file and the consumer takes chunks of any size (`anySize`: 256 KiB
+ * reads). `undefined` otherwise: a terminal, /dev/null, or a file for a
+ * consumer that is not a relay are read through `process.stdin`. One
+ * reader per process, shared by the transports that read stdin one after
+ * another.
  *
+ * @param anySize Whether the consumer is fine with chunks over 64 KiB.
  * @returns The reader, or `undefined`.
  */
-export function stdinPipeReader(): PipeReader | undefined {
+export function stdinReader(anySize = false): PipeReader | undefined {
   if (_stdin === undefined) {
     let st;
     try {
@@ -201,7 +254,12 @@ export function stdinPipeReader(): PipeReader | undefined {
     } catch {
       st = undefined;
     }
-    _stdin = st !== undefined && (st.isFIFO() || st.isSocket()) ? new PipeReader(0) : null;
+    if (st !== undefined && (st.isFIFO() || st.isSocket())) _stdin = new PipeReader(0);
+    else if (st?.isFile() === true) {
+      _stdin = new PipeReader(0, { file: true, slabBytes: 256 * 1024, readBytes: 256 * 1024 });
+      _stdinIsFile = true;
+    } else _stdin = null;
   }
-  return _stdin ?? undefined;
+  if (_stdin === null || (_stdinIsFile && !anySize)) return undefined;
+  return _stdin;
 }

@@ -11,7 +11,7 @@ import type { Readable, Writable } from 'node:stream';
 import { Failure } from './defer.js';
 import { newConnectionStats, type ConnectionStats } from './diagnostics.js';
 import { ConnectionDone, ConnectionLostError } from './errors.js';
-import { stdinPipeReader, type PipeConsumer, type PipeReader } from './pipereader.js';
+import { stdinReader, type PipeConsumer, type PipeReader } from './pipereader.js';
 import type { Address, IPushProducer, ITransport, Protocol } from './protocol.js';
 import { logProtocolError, readConnectionLost, writeConnectionLost } from './stream.js';
 
@@ -65,10 +65,11 @@ export interface BorrowingProtocol {
 /**
  * stdin and stdout driving a protocol.
  *
- * The process's own stdin, when it is a pipe or a socket, is read by a
- * {@link PipeReader} (one reused buffer while the protocol does not keep
- * the chunks, see {@link BorrowingProtocol}); a terminal, a file, or
- * streams given in the options go through Node's streams.
+ * The process's own stdin, when it is a pipe or a socket (or a regular
+ * file, for a {@link BorrowingProtocol}), is read by a {@link PipeReader}:
+ * one reused buffer while the protocol does not keep the chunks. A
+ * terminal, /dev/null, or streams given in the options go through Node's
+ * streams.
  */
 export class StdioTransport implements ITransport {
   /** True until both stdin has ended and stdout was closed. */
@@ -107,10 +108,10 @@ export class StdioTransport implements ITransport {
    */
   constructor(protocol: Protocol, opts: StdioOptions = {}) {
     this._protocol = protocol;
-    this._reader = opts.stdin === undefined && !opts.noInput ? stdinPipeReader() : undefined;
+    const borrowing = typeof (protocol as Partial<BorrowingProtocol>).dataReceivedBorrowed === 'function';
+    this._reader = opts.stdin === undefined && !opts.noInput ? stdinReader(borrowing) : undefined;
     this._in = this._reader !== undefined ? undefined : (opts.stdin ?? process.stdin);
     if (this._reader !== undefined) {
-      const borrowing = typeof (protocol as Partial<BorrowingProtocol>).dataReceivedBorrowed === 'function';
       this._consumer = {
         chunk: (b) => this._onChunk(b, borrowing),
         end: this._onInEnd,
