@@ -38,6 +38,13 @@ export interface PipeConsumer {
   end(): void;
   /** A read failed (reading has stopped). */
   error(err: Error): void;
+  /**
+   * Chunks of any size are fine: the reads of one event-loop turn (libuv
+   * reads a pipe again while each read fills its 64 KiB) are delivered as
+   * one chunk at the end of the turn, so a relay writes them with one
+   * syscall. Without it, each read is a chunk of at most `readBytes`.
+   */
+  anySize?: boolean;
 }
 
 /** Options of {@link PipeReader}. */
@@ -77,7 +84,13 @@ export class PipeReader {
   private _fileDone: { err: NodeJS.ErrnoException | null; n: number; i: number; buf: Buffer } | undefined = undefined;
   private _socket: Socket | undefined = undefined;
   private _slab: Buffer;
-  private _fill = 0;
+  /** Where the read in progress writes (the buffer libuv holds). */
+  private _readAt = 0;
+  /** Start of the bytes read but not yet delivered (they end at `_readAt`). */
+  private _pendAt = 0;
+  /** Whether a chunk of the current slab was kept (then the slab is never wrapped). */
+  private _kept = false;
+  private _flushQueued = false;
   private _consumer: PipeConsumer | undefined = undefined;
   private _paused = true;
   private _unref = false;
@@ -201,27 +214,65 @@ export class PipeReader {
     if (!reusable) this._fileBufs[done.i] = Buffer.allocUnsafeSlow(this._readBytes);
   }
 
+  /**
+   * The buffer for the next read (libuv asks right after each read): the
+   * slab from `_readAt`. Near the slab's end, whatever is pending is
+   * delivered first; then the slab starts over if nothing in it was kept,
+   * else a new slab is taken.
+   */
   private _nextBuffer(): Buffer {
-    return this._slab.subarray(this._fill, this._fill + this._readBytes);
+    if (this._slabBytes - this._readAt < this._readBytes) {
+      this._flush();
+      if (this._kept) {
+        this._slab = Buffer.allocUnsafeSlow(this._slabBytes);
+        this._kept = false;
+      }
+      this._readAt = this._pendAt = 0;
+    }
+    return this._slab.subarray(this._readAt, this._readAt + this._readBytes);
   }
 
-  private _onRead(n: number, buf: Uint8Array): boolean {
-    const chunk = Buffer.from(buf.buffer, buf.byteOffset, n);
-    const consumer = this._consumer;
-    const reusable = consumer !== undefined ? consumer.chunk(chunk) : true;
-    if (!reusable) {
-      this._fill += n;
-      if (this._slabBytes - this._fill < this._readBytes) {
-        this._slab = Buffer.allocUnsafeSlow(this._slabBytes);
-        this._fill = 0;
-      }
+  private _onRead(n: number, _buf: Uint8Array): boolean {
+    const start = this._pendAt;
+    this._readAt += n;
+    if (this._consumer?.anySize !== true) {
+      // The next buffer is not handed out yet: a released chunk's bytes are
+      // read into again at once (the same 64 KiB, hot in the cache).
+      if (this._flush()) this._readAt = this._pendAt = start;
+    } else if (!this._flushQueued) {
+      this._flushQueued = true;
+      setImmediate(this._onFlushQueued);
     }
     // pause() inside the consumer stopped the handle already.
     return true;
   }
 
+  private readonly _onFlushQueued = () => {
+    this._flushQueued = false;
+    this._flush();
+  };
+
+  /**
+   * Deliver the bytes read since the last delivery. A released chunk's
+   * bytes are read into again once the slab starts over; a kept one's never.
+   *
+   * @returns Whether the consumer released the chunk (true when there was none).
+   */
+  private _flush(): boolean {
+    const start = this._pendAt;
+    const end = this._readAt;
+    if (end === start) return true;
+    this._pendAt = end;
+    const consumer = this._consumer;
+    const reusable = consumer !== undefined ? consumer.chunk(this._slab.subarray(start, end)) : true;
+    if (!reusable) this._kept = true;
+    return reusable;
+  }
+
   private _onEnd(err: Error | undefined): void {
     if (this.ended) return;
+    // Bytes read in this turn come before the EOF.
+    if (!this._file) this._flush();
     this.ended = true;
     this._error = err;
     const consumer = this._consumer;

@@ -116,6 +116,7 @@ export class StdioTransport implements ITransport {
         chunk: (b) => this._onChunk(b, borrowing),
         end: this._onInEnd,
         error: this._onInError,
+        anySize: borrowing,
       };
     }
     this._out = opts.stdout ?? process.stdout;
