@@ -91,7 +91,8 @@ export class PipeReader {
   /** Whether a chunk of the current slab was kept (then the slab is never wrapped). */
   private _kept = false;
   private _flushQueued = false;
-  private _consumer: PipeConsumer | undefined = undefined;
+  /** Every consumer gets every chunk (transports reading stdin at once, as `relay tcp-listen:..,fork -` makes). */
+  private _consumers: PipeConsumer[] = [];
   private _paused = true;
   private _unref = false;
   private _error: Error | undefined = undefined;
@@ -112,17 +113,22 @@ export class PipeReader {
   }
 
   /**
-   * Deliver to `consumer` from now on (replacing any other); reading stays
-   * paused until `resume()`. A consumer attached after EOF gets `end()` (or
-   * the error) on the next turn.
+   * Deliver to `consumer` too from now on (each chunk goes to every
+   * consumer, as 'data' events of a stream do); reading stays paused until
+   * `resume()`. A consumer attached after EOF gets `end()` (or the error)
+   * on the next turn.
    *
    * @param consumer The callbacks.
    */
   attach(consumer: PipeConsumer): void {
-    this._consumer = consumer;
+    if (!this._consumers.includes(consumer)) this._consumers.push(consumer);
+    if (this._unref) {
+      this._unref = false;
+      this._socket?.ref();
+    }
     if (this.ended) {
       queueMicrotask(() => {
-        if (this._consumer !== consumer) return;
+        if (!this._consumers.includes(consumer)) return;
         if (this._error !== undefined) consumer.error(this._error);
         else consumer.end();
       });
@@ -130,14 +136,20 @@ export class PipeReader {
   }
 
   /**
-   * Stop delivering to `consumer` (if it is the current one) and pause.
+   * Stop delivering to `consumer`; with no consumer left, pause, and let
+   * the process exit although the descriptor is still open (until the
+   * next `attach()`).
    *
    * @param consumer The callbacks given to `attach()`.
    */
   detach(consumer: PipeConsumer): void {
-    if (this._consumer !== consumer) return;
-    this._consumer = undefined;
-    this.pause();
+    const i = this._consumers.indexOf(consumer);
+    if (i < 0) return;
+    this._consumers.splice(i, 1);
+    if (this._consumers.length === 0) {
+      this.pause();
+      this.unref();
+    }
   }
 
   /** Stop reading (data stays in the pipe). */
@@ -149,7 +161,7 @@ export class PipeReader {
 
   /** Read (again). */
   resume(): void {
-    if (!this._paused || this.ended || this._consumer === undefined) return;
+    if (!this._paused || this.ended || this._consumers.length === 0) return;
     this._paused = false;
     if (this._file) {
       this._deliverFile();
@@ -208,8 +220,7 @@ export class PipeReader {
     if (done.err !== null) return this._onEnd(done.err);
     if (done.n === 0) return this._onEnd(undefined);
     this._readFile();
-    const consumer = this._consumer;
-    const reusable = consumer !== undefined ? consumer.chunk(done.buf.subarray(0, done.n)) : true;
+    const reusable = this._deliver(done.buf.subarray(0, done.n));
     // A kept chunk keeps its buffer: the next read into that slot gets a new one.
     if (!reusable) this._fileBufs[done.i] = Buffer.allocUnsafeSlow(this._readBytes);
   }
@@ -235,7 +246,7 @@ export class PipeReader {
   private _onRead(n: number, _buf: Uint8Array): boolean {
     const start = this._pendAt;
     this._readAt += n;
-    if (this._consumer?.anySize !== true) {
+    if (!this._anySize()) {
       // The next buffer is not handed out yet: a released chunk's bytes are
       // read into again at once (the same 64 KiB, hot in the cache).
       if (this._flush()) this._readAt = this._pendAt = start;
@@ -263,10 +274,26 @@ export class PipeReader {
     const end = this._readAt;
     if (end === start) return true;
     this._pendAt = end;
-    const consumer = this._consumer;
-    const reusable = consumer !== undefined ? consumer.chunk(this._slab.subarray(start, end)) : true;
+    const reusable = this._deliver(this._slab.subarray(start, end));
     if (!reusable) this._kept = true;
     return reusable;
+  }
+
+  /** @returns Whether no consumer kept `chunk`. */
+  private _deliver(chunk: Buffer): boolean {
+    const cs = this._consumers;
+    if (cs.length === 1) return cs[0]!.chunk(chunk);
+    let reusable = true;
+    for (const c of cs.slice()) if (!c.chunk(chunk)) reusable = false;
+    return reusable;
+  }
+
+  /** Whether every consumer takes chunks of any size. */
+  private _anySize(): boolean {
+    const cs = this._consumers;
+    if (cs.length === 0) return false;
+    for (const c of cs) if (c.anySize !== true) return false;
+    return true;
   }
 
   private _onEnd(err: Error | undefined): void {
@@ -275,10 +302,10 @@ export class PipeReader {
     if (!this._file) this._flush();
     this.ended = true;
     this._error = err;
-    const consumer = this._consumer;
-    if (consumer === undefined) return;
-    if (err !== undefined) consumer.error(err);
-    else consumer.end();
+    for (const c of this._consumers.slice()) {
+      if (err !== undefined) c.error(err);
+      else c.end();
+    }
   }
 }
 

@@ -249,8 +249,8 @@ export class StdioTransport implements ITransport {
   /** Stop reading stdin, and let the process exit although it is still open. */
   private _stopInput(): void {
     if (this._reader !== undefined) {
-      this._reader.pause();
-      this._reader.unref();
+      // Other transports may still read stdin (relay tcp-listen:..,fork -).
+      this._reader.detach(this._consumer!);
       return;
     }
     this._in?.pause();

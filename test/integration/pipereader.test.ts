@@ -75,4 +75,17 @@ describe('PipeReader', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 40000);
+
+  it('gives every chunk to each of two consumers, and one keeping a chunk protects it from the other releasing it', async () => {
+    const size = 4 * 1024 * 1024;
+    const res = await run('sh', ['-c', `"$0" -e "$1" ${size} | "$0" test/fixtures/pipe-reader.mjs 2 two`, process.execPath, GEN], { timeoutMs: 30000 });
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    const lines = res.stdout.trim().split('\n').map((l) => JSON.parse(l) as { bytes: number; sha256: string });
+    expect(lines).toHaveLength(2);
+    for (const got of lines) {
+      expect(got.bytes).toBe(size);
+      expect(got.sha256).toBe(expected(size));
+    }
+  }, 40000);
 });
