@@ -14,9 +14,16 @@
  * queues data) is left alone: the next read goes after it in the slab, or
  * into a new slab.
  *
+ * A consumer that takes chunks of any size (a relay) gets the reads of one
+ * event-loop turn as one chunk, so they go out in one socket write.
+ * Regular files (for such consumers) are read with `fs.read`, 256 KiB at a
+ * time into two buffers in turn.
+ *
  * The reading itself is libuv's, through `net.Socket`'s `onread` option
  * (no Readable stream, no 'data' events): non-blocking, so it can stop at
- * any time and never holds the process open at exit.
+ * any time and never holds the process open at exit. (A worker thread
+ * doing blocking reads could not: `process.exit()` waits for a thread
+ * blocked in `read(2)` on a pipe until the writer closes it.)
  *
  * @module
  */
@@ -65,7 +72,7 @@ export interface PipeReaderOptions {
 }
 
 /**
- * A pipe or socket file descriptor read into reused slabs.
+ * A pipe, socket or file descriptor read into reused buffers.
  *
  * Reading starts with `resume()` once a consumer is attached, and stops
  * with `pause()` (the consumer's backpressure) or at EOF.
