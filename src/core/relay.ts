@@ -86,6 +86,19 @@ export class RelaySide extends Protocol {
     this._relay._data(this, data);
   }
 
+  /**
+   * `dataReceived`, for a caller that reuses `data`'s memory (stdin read
+   * into one buffer, see `BorrowingProtocol` in stdio.ts).
+   *
+   * @param data The bytes.
+   * @returns True when nothing refers to `data` any more: the other side's
+   *   socket took it all in its write (or it was discarded or transformed
+   *   into a copy, and no tap saw it).
+   */
+  dataReceivedBorrowed(data: Buffer): boolean {
+    return this._relay._data(this, data);
+  }
+
   override readConnectionLost(): void {
     this.eof = true;
     this._relay._eof(this);
@@ -176,18 +189,26 @@ export class Relay {
     this._start();
   }
 
-  /** @internal */
-  _data(side: RelaySide, data: Buffer): void {
+  /**
+   * @internal
+   * @returns Whether `data` is free again (see `RelaySide.dataReceivedBorrowed`).
+   */
+  _data(side: RelaySide, data: Buffer): boolean {
     side.bytesIn += data.length;
     this.lastActivity = performance.now();
     const dir = this._opts.direction ?? 'both';
-    if ((side === this.a && dir === 'b-to-a') || (side === this.b && dir === 'a-to-b')) return;
+    if ((side === this.a && dir === 'b-to-a') || (side === this.b && dir === 'a-to-b')) return true;
     const t = this._opts.transform?.[side.name];
     const out = t === undefined ? data : t(data);
-    this._opts.tap?.(side.name, out);
+    const tap = this._opts.tap;
+    tap?.(side.name, out);
     if (this._hashAtoB !== undefined) (side === this.a ? this._hashAtoB : this._hashBtoA!).update(out);
     const other = this.other(side);
-    if (other.connected) other.transport!.write(out);
+    if (!other.connected) return tap === undefined;
+    const transport = other.transport!;
+    transport.write(out);
+    // A socket that wrote the chunk at once has no bytes left queued.
+    return tap === undefined && (out !== data || (transport as { socket?: { writableLength?: number } }).socket?.writableLength === 0);
   }
 
   /** @internal */

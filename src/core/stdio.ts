@@ -11,6 +11,7 @@ import type { Readable, Writable } from 'node:stream';
 import { Failure } from './defer.js';
 import { newConnectionStats, type ConnectionStats } from './diagnostics.js';
 import { ConnectionDone, ConnectionLostError } from './errors.js';
+import { stdinReader, type PipeConsumer, type PipeReader } from './pipereader.js';
 import type { Address, IPushProducer, ITransport, Protocol } from './protocol.js';
 import { logProtocolError, readConnectionLost, writeConnectionLost } from './stream.js';
 
@@ -44,7 +45,31 @@ export interface StdioOptions {
 }
 
 /**
+ * A protocol that can be handed data in a buffer it does not own.
+ *
+ * `dataReceivedBorrowed(data)` is `dataReceived(data)` plus an answer: true
+ * when nothing refers to `data` any more (it was copied, or written out in
+ * full), so the caller may reuse its memory; false when `data` was kept
+ * (queued in a socket's buffer, stored). The relay's sides do this, so
+ * stdin read into a reused buffer goes to a socket without a new buffer
+ * per read.
+ */
+export interface BorrowingProtocol {
+  /**
+   * @param data The bytes, valid until this returns true.
+   * @returns Whether `data` may be overwritten now.
+   */
+  dataReceivedBorrowed(data: Buffer): boolean;
+}
+
+/**
  * stdin and stdout driving a protocol.
+ *
+ * The process's own stdin, when it is a pipe or a socket (or a regular
+ * file, for a {@link BorrowingProtocol}), is read by a {@link PipeReader}:
+ * one reused buffer while the protocol does not keep the chunks. A
+ * terminal, /dev/null, or streams given in the options go through Node's
+ * streams.
  */
 export class StdioTransport implements ITransport {
   /** True until both stdin has ended and stdout was closed. */
@@ -55,11 +80,14 @@ export class StdioTransport implements ITransport {
   readonly stats: ConnectionStats;
 
   private readonly _protocol: Protocol;
-  private readonly _in: Readable;
+  private readonly _in: Readable | undefined;
+  private readonly _reader: PipeReader | undefined;
+  private readonly _consumer: PipeConsumer | undefined;
   private readonly _out: Writable;
   private _producer: IPushProducer | undefined = undefined;
   private _producerPaused = false;
   private _readDone = false;
+  private _inPaused = false;
   private _writeDone = false;
   /** Our EOF (or the flush of what was written) is on its way: the end waits for it. */
   private _flushing = false;
@@ -82,7 +110,17 @@ export class StdioTransport implements ITransport {
    */
   constructor(protocol: Protocol, opts: StdioOptions = {}) {
     this._protocol = protocol;
-    this._in = opts.stdin ?? process.stdin;
+    const borrowing = typeof (protocol as Partial<BorrowingProtocol>).dataReceivedBorrowed === 'function';
+    this._reader = opts.stdin === undefined && !opts.noInput ? stdinReader(borrowing) : undefined;
+    this._in = this._reader !== undefined ? undefined : (opts.stdin ?? process.stdin);
+    if (this._reader !== undefined) {
+      this._consumer = {
+        chunk: (b) => this._onChunk(b, borrowing),
+        end: this._onInEnd,
+        error: this._onInError,
+        anySize: borrowing,
+      };
+    }
     this._out = opts.stdout ?? process.stdout;
     this.stats = newConnectionStats(opts.kind ?? 'stdio', 'local', opts.name ?? 'stdio');
     this._closeOutput = opts.closeOutput ?? false;
@@ -101,7 +139,7 @@ export class StdioTransport implements ITransport {
       this._finish();
     };
     _guardErrors(this._out);
-    _guardErrors(this._in);
+    if (this._in !== undefined) _guardErrors(this._in);
     this._out.on('drain', this._onDrain);
     this._out.on('error', this._onOutError);
     try {
@@ -111,7 +149,11 @@ export class StdioTransport implements ITransport {
     }
     if (opts.noInput) {
       queueMicrotask(() => this._onEnd());
-    } else {
+    } else if (this._reader !== undefined) {
+      this._reader.attach(this._consumer!);
+      // connectionMade() may have paused us already (a relay waiting for its other side).
+      if (!this._inPaused) this._reader.resume();
+    } else if (this._in !== undefined) {
       this._in.on('data', this._onInData);
       this._in.on('end', this._onInEnd);
       this._in.on('error', this._onInError);
@@ -139,9 +181,7 @@ export class StdioTransport implements ITransport {
     this.disconnecting = true;
     if (!this._readDone) {
       this._readDone = true;
-      this._in.pause();
-      // Let the process exit although stdin is still open.
-      (this._in as { unref?: () => void }).unref?.();
+      this._stopInput();
     }
     this.loseWriteConnection();
     // The write side may have been closed already: finish now if so.
@@ -168,8 +208,7 @@ export class StdioTransport implements ITransport {
     this._readDone = true;
     this._writeDone = true;
     this._flushing = false;
-    this._in.pause();
-    (this._in as { unref?: () => void }).unref?.();
+    this._stopInput();
     this._finish();
   }
 
@@ -182,11 +221,16 @@ export class StdioTransport implements ITransport {
   }
 
   pauseProducing(): void {
-    this._in.pause();
+    this._inPaused = true;
+    if (this._reader !== undefined) this._reader.pause();
+    else this._in?.pause();
   }
 
   resumeProducing(): void {
-    if (!this._readDone) this._in.resume();
+    if (this._readDone) return;
+    this._inPaused = false;
+    if (this._reader !== undefined) this._reader.resume();
+    else this._in?.resume();
   }
 
   stopProducing(): void {
@@ -206,6 +250,33 @@ export class StdioTransport implements ITransport {
 
   unregisterProducer(): void {
     this._producer = undefined;
+  }
+
+  /** Stop reading stdin, and let the process exit although it is still open. */
+  private _stopInput(): void {
+    if (this._reader !== undefined) {
+      // Other transports may still read stdin (relay tcp-listen:..,fork -).
+      this._reader.detach(this._consumer!);
+      return;
+    }
+    this._in?.pause();
+    (this._in as { unref?: () => void } | undefined)?.unref?.();
+  }
+
+  /** A chunk from the pipe reader; true when its buffer may be reused. */
+  private _onChunk(b: Buffer, borrowing: boolean): boolean {
+    if (this._readDone) return true;
+    const st = this.stats;
+    if (st.firstByteAt === undefined) st.firstByteAt = performance.now();
+    st.bytesIn += b.length;
+    try {
+      if (borrowing) return (this._protocol as unknown as BorrowingProtocol).dataReceivedBorrowed(b);
+      this._protocol.dataReceived(b);
+    } catch (e) {
+      logProtocolError(`${this._protocol.constructor.name}.dataReceived`, e);
+      this.abortConnection();
+    }
+    return false;
   }
 
   private _onData(b: Buffer): void {
@@ -235,9 +306,10 @@ export class StdioTransport implements ITransport {
     // take our listeners off them (many forked pairs would pile them up).
     this._out.removeListener('drain', this._onDrain);
     this._out.removeListener('error', this._onOutError);
-    this._in.removeListener('data', this._onInData);
-    this._in.removeListener('end', this._onInEnd);
-    this._in.removeListener('error', this._onInError);
+    if (this._reader !== undefined) this._reader.detach(this._consumer!);
+    this._in?.removeListener('data', this._onInData);
+    this._in?.removeListener('end', this._onInEnd);
+    this._in?.removeListener('error', this._onInError);
     this.stats.closedAt = performance.now();
     const producer = this._producer;
     this._producer = undefined;

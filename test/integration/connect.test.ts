@@ -9,7 +9,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { wirecat } from './helpers.js';
+import { WIRECAT, wirecat } from './helpers.js';
 import { canConnect, cleanup, closedPort, delay, sha256, startProgram, startServer, startWirecat, waitAccepting, within } from './net-helpers.js';
 
 let dir: string;
@@ -152,6 +152,88 @@ describe('connect: data', () => {
     expect(body.equals(page)).toBe(true);
     expect(p.stderr).toBe('');
   });
+});
+
+describe('connect: stdin from a pipe', () => {
+  // A generator writes SIZE bytes of numbered 32-bit words into a shell
+  // pipe (a real pipe(2), as in `cmd | wirecat connect`), so a chunk
+  // overwritten in wirecat's reused read buffer would show as words out of
+  // order. The server reads slowly first (the socket backs up, so wirecat
+  // must stop reading the pipe), then fast; every word must arrive in order.
+  const gen = `const n=+process.argv[1],b=Buffer.alloc(1<<20);let w=0,o=0;const go=()=>{while(o<n){for(let i=0;i<b.length;i+=4)b.writeUInt32LE(w++>>>0,i);const c=b.subarray(0,Math.min(b.length,n-o));o+=c.length;if(!process.stdout.write(c))return void process.stdout.once('drain',go)}};go()`;
+
+  function childOf(pid: number, marker: string): number | undefined {
+    for (const c of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) {
+      try {
+        if (readFileSync(`/proc/${c}/cmdline`, 'utf8').includes(marker)) return Number(c);
+      } catch {
+        // gone already
+      }
+    }
+    return undefined;
+  }
+
+  it('keeps wirecat under 150 MiB RSS while a slow server is fed 256 MiB through a pipe, and every byte arrives in order', async () => {
+    const SIZE = 256 * 1024 * 1024;
+    let sock!: net.Socket;
+    let gotSock!: () => void;
+    const connected = new Promise<void>((r) => (gotSock = r));
+    const srv = await startServer((s: net.Socket) => {
+      s.pause();
+      s.on('error', () => {});
+      sock = s;
+      gotSock();
+    });
+    const sh = startProgram('sh', ['-c', `"$0" -e "$1" ${SIZE} | "$2" connect 127.0.0.1 ${srv.port}`, process.execPath, gen, WIRECAT], { stdin: 'ignore' });
+    await within(connected, 10000, 'wirecat to connect');
+    let pid: number | undefined;
+    for (let i = 0; i < 50 && pid === undefined; i++) {
+      pid = childOf(sh.child.pid!, 'connect');
+      if (pid === undefined) await delay(20);
+    }
+    expect(pid).toBeDefined();
+    // Slow phase: 16 KiB every 100 ms for 3 s.
+    let expectWord = 0;
+    let bad = -1;
+    let n = 0;
+    let carry = Buffer.alloc(0);
+    const check = (b: Buffer) => {
+      const buf = carry.length > 0 ? Buffer.concat([carry, b]) : b;
+      const whole = buf.length - (buf.length % 4);
+      for (let i = 0; i < whole && bad < 0; i += 4) {
+        if (buf.readUInt32LE(i) !== expectWord >>> 0) bad = n + i - carry.length;
+        expectWord++;
+      }
+      carry = Buffer.from(buf.subarray(whole));
+      n += b.length;
+    };
+    let peakRss = 0;
+    const rss = () => {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      peakRss = Math.max(peakRss, m ? Number(m[1]) * 1024 : 0);
+    };
+    const slowUntil = Date.now() + 3000;
+    while (Date.now() < slowUntil) {
+      await delay(100);
+      const chunk = sock.read(Math.min(16 * 1024, sock.readableLength || 16 * 1024)) as Buffer | null;
+      if (chunk) check(chunk);
+      rss();
+    }
+    expect(n).toBeLessThan(1024 * 1024); // it really was slow
+    expect(peakRss).toBeGreaterThan(0);
+    expect(peakRss).toBeLessThan(150 * 1024 * 1024);
+    // Fast phase: the rest, to EOF (wirecat's half-close).
+    const ended = new Promise<void>((r) => sock.on('end', () => r()));
+    sock.on('data', check);
+    sock.resume();
+    await within(ended, 60000, () => `the rest of ${SIZE} bytes (got ${n})`);
+    sock.end();
+    const exit = await sh.waitExit(10000);
+    expect(exit.code).toBe(0);
+    expect(bad).toBe(-1);
+    expect(n).toBe(SIZE);
+    expect(sh.stderr).toBe('');
+  }, 90000);
 });
 
 describe('connect: -z port probes', () => {

@@ -187,6 +187,22 @@ describe('relay TCP-LISTEN,fork <-> TCP', () => {
     expect(sha256(c.data)).toBe(sha256(down));
   }, 30000);
 
+  it('tcp-listen,fork with `-`: stdin goes to every connected client, and still to the others after one leaves', async () => {
+    const { p, port } = await relayJson([`${LOCAL},fork`, '-']);
+    const c1 = await connectTo(port);
+    const c2 = await connectTo(port);
+    await p.waitEvent('accepted', 5000, 2);
+    p.child.stdin!.write('hello\n');
+    await c1.waitData('hello\n');
+    await c2.waitData('hello\n');
+    c1.socket.destroy();
+    await c1.waitClose();
+    await new Promise((r) => setTimeout(r, 300)); // the first pair winds down
+    p.child.stdin!.write('again\n');
+    await c2.waitData('hello\nagain\n');
+    expect(c2.data.toString()).toBe('hello\nagain\n');
+  });
+
   it("half-close client→backend: the client's EOF reaches the backend, whose late reply still reaches the client, then the pair closes", async () => {
     const be = await Backend.start(() => undefined);
     const { p, port } = await relayJson([`${LOCAL},fork`, `tcp:127.0.0.1:${be.port}`]);
