@@ -112,7 +112,9 @@ export class StdioTransport implements ITransport {
     this._protocol = protocol;
     const borrowing = typeof (protocol as Partial<BorrowingProtocol>).dataReceivedBorrowed === 'function';
     this._reader = opts.stdin === undefined && !opts.noInput ? stdinReader(borrowing) : undefined;
-    this._in = this._reader !== undefined ? undefined : (opts.stdin ?? process.stdin);
+    // With no input, process.stdin is never touched: resuming it would read
+    // (and drop) bytes of the descriptor that the pipe reader also reads.
+    this._in = this._reader !== undefined || opts.noInput === true ? undefined : (opts.stdin ?? process.stdin);
     if (this._reader !== undefined) {
       this._consumer = {
         chunk: (b) => this._onChunk(b, borrowing),

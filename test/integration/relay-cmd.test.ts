@@ -19,7 +19,7 @@ import { type Socket as NetSocket, connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { wirecat } from './helpers.js';
+import { WIRECAT, run, wirecat } from './helpers.js';
 import {
   Client,
   type Proc,
@@ -533,6 +533,21 @@ describe('relay with stdio, exec, system, file', () => {
     const got = readFileSync(out);
     expect(got.length).toBe(payload.length);
     expect(sha256(got)).toBe(sha256(payload));
+  });
+
+  it('`relay - file:PATH,create` with stdin a regular file or a pipe writes every byte of stdin, in order', async () => {
+    // The file address reads no input: it must not start reading the
+    // process's stdin (Node's process.stdin) beside the relay's own reader.
+    const src = join(dir, 'stdin.bin');
+    const payload = randomBytes(3 * 1024 * 1024 + 17);
+    writeFileSync(src, payload);
+    const out = join(dir, 'from-stdin.bin');
+    const fromFile = await run('sh', ['-c', '"$0" relay - "file:$2,create" < "$1"', WIRECAT, src, out], { timeoutMs: 20000 });
+    expect(fromFile.code, fromFile.stderr).toBe(0);
+    expect(sha256(readFileSync(out)), 'stdin a regular file').toBe(sha256(payload));
+    const fromPipe = await run('sh', ['-c', 'cat "$1" | "$0" relay - "file:$2,create"', WIRECAT, src, out], { timeoutMs: 20000 });
+    expect(fromPipe.code, fromPipe.stderr).toBe(0);
+    expect(sha256(readFileSync(out)), 'stdin a pipe').toBe(sha256(payload));
   });
 
   it('`CREATE:PATH` (socat) writes a file the same way, truncating what was there', async () => {
