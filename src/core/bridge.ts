@@ -21,7 +21,7 @@ import { ProcessStreamTransport } from './process.js';
 import { type Address, ClientFactory, Factory, type IConnector, type IListeningPort, type Protocol } from './protocol.js';
 import type { Reactor } from './reactor.js';
 import { Relay, type RelayDirection, type RelayOptions, type RelayResult } from './relay.js';
-import { crlfToLf, lfToCrlf } from './crlf.js';
+import { crlfToLf, lfToCrlfStream } from './crlf.js';
 import { StdioTransport } from './stdio.js';
 import type { StreamTransport } from './stream.js';
 import { type EphemeralCertificate, type TLSOptions, ephemeralCertificate, tlsOptionsFrom } from './tls.js';
@@ -296,8 +296,8 @@ function _crlfTransform(leftCrlf: boolean, rightCrlf: boolean): RelayOptions['tr
     f && g ? (b: Buffer) => g(f(b)) : (f ?? g);
   return {
     // a → b: read from the left, written to the right.
-    a: chain(leftCrlf ? crlfToLf : undefined, rightCrlf ? lfToCrlf : undefined),
-    b: chain(rightCrlf ? crlfToLf : undefined, leftCrlf ? lfToCrlf : undefined),
+    a: chain(leftCrlf ? crlfToLf : undefined, rightCrlf ? lfToCrlfStream() : undefined),
+    b: chain(rightCrlf ? crlfToLf : undefined, leftCrlf ? lfToCrlfStream() : undefined),
   };
 }
 

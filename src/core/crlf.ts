@@ -4,19 +4,42 @@
  * @module
  */
 
-/** Replace every LF not preceded by CR with CRLF. */
-export function lfToCrlf(chunk: Buffer): Buffer {
+/**
+ * Replace every LF not preceded by CR with CRLF.
+ *
+ * @param chunk The bytes.
+ * @param afterCr Whether the byte before `chunk` (the end of the previous
+ *   chunk of the same stream) was a CR.
+ * @returns `chunk` itself when nothing changes, else a new buffer.
+ */
+export function lfToCrlf(chunk: Buffer, afterCr = false): Buffer {
   let extra = 0;
-  for (let i = 0; i < chunk.length; i++) if (chunk[i] === 0x0a && (i === 0 || chunk[i - 1] !== 0x0d)) extra++;
+  for (let i = 0; i < chunk.length; i++) if (chunk[i] === 0x0a && (i === 0 ? !afterCr : chunk[i - 1] !== 0x0d)) extra++;
   if (extra === 0) return chunk;
   const out = Buffer.allocUnsafe(chunk.length + extra);
   let j = 0;
   for (let i = 0; i < chunk.length; i++) {
     const c = chunk[i]!;
-    if (c === 0x0a && (i === 0 || chunk[i - 1] !== 0x0d)) out[j++] = 0x0d;
+    if (c === 0x0a && (i === 0 ? !afterCr : chunk[i - 1] !== 0x0d)) out[j++] = 0x0d;
     out[j++] = c;
   }
   return out;
+}
+
+/**
+ * {@link lfToCrlf} for one stream (one relay direction): a CR ending one
+ * chunk and an LF starting the next are a CRLF already. Make one per
+ * direction and connection.
+ *
+ * @returns The transform, which remembers the last byte it saw.
+ */
+export function lfToCrlfStream(): (chunk: Buffer) => Buffer {
+  let afterCr = false;
+  return (chunk: Buffer) => {
+    const out = lfToCrlf(chunk, afterCr);
+    if (chunk.length > 0) afterCr = chunk[chunk.length - 1] === 0x0d;
+    return out;
+  };
 }
 
 /** Replace every CRLF with LF. */

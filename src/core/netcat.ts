@@ -10,7 +10,7 @@
 import { BlockList, isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Readable, Writable } from 'node:stream';
-import { lfToCrlf } from './crlf.js';
+import { lfToCrlfStream } from './crlf.js';
 import { Deferred, Failure } from './defer.js';
 import { closedEvent } from './diagnostics.js';
 import { TCPClientEndpoint, type TCPTarget, UNIXClientEndpoint } from './endpoints.js';
@@ -163,7 +163,7 @@ export function netcatConnect(reactor: Reactor, opts: ConnectSessionOptions): De
     closeOnEof: { b: opts.exitOnEof || opts.stdinIsTTY === true },
     forwardEof: { a: !(opts.noShutdown || opts.recvOnly) },
     closeAfterEofMs: opts.quitAfterEofMs !== undefined ? { a: opts.quitAfterEofMs } : undefined,
-    transform: opts.crlf ? { a: lfToCrlf } : undefined,
+    transform: opts.crlf ? { a: lfToCrlfStream() } : undefined,
   });
   const factory = new Factory();
   factory.buildProtocol = () => relay.b;
@@ -398,7 +398,7 @@ export function netcatListen(reactor: Reactor, opts: ListenSessionOptions): Defe
       mode: mode === 'stdio' ? 'hub' : mode,
       recvOnly: opts.recvOnly,
       sendOnly: opts.sendOnly,
-      transformIn: opts.crlf ? lfToCrlf : undefined,
+      transformIn: opts.crlf ? lfToCrlfStream() : undefined,
       tap: opts.tap,
     });
     if (mode !== 'echo') new StdioTransport(hub.stdio, { stdin: opts.stdin, stdout: opts.stdout, noInput: opts.recvOnly });
@@ -457,7 +457,7 @@ export function netcatListen(reactor: Reactor, opts: ListenSessionOptions): Defe
       // a is the connection, b is stdio (or the child): sending is b → a.
       direction: opts.sendOnly ? 'b-to-a' : opts.recvOnly ? 'a-to-b' : 'both',
       tap: opts.tap === undefined ? undefined : (from, chunk) => opts.tap!(from === 'a' ? 'b' : 'a', chunk),
-      transform: opts.crlf && mode === 'stdio' ? { b: lfToCrlf } : undefined,
+      transform: opts.crlf && mode === 'stdio' ? { b: lfToCrlfStream() } : undefined,
       forwardEof: { b: !opts.recvOnly },
     });
     let child: ProcessStreamTransport | undefined;
@@ -593,4 +593,4 @@ function _listenUDP(reactor: Reactor, opts: ListenSessionOptions): Deferred<numb
   return result;
 }
 
-export { crlfToLf, lfToCrlf } from './crlf.js';
+export { crlfToLf, lfToCrlf, lfToCrlfStream } from './crlf.js';

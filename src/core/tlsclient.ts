@@ -21,7 +21,7 @@ import { TCPClientEndpoint } from './endpoints.js';
 import { ConnectionLostError, TLSError, TimeoutError, UsageError } from './errors.js';
 import { type CertificateSummary, type EventSink, type TLSEvent, nullSink } from './events.js';
 import { loadCrypto, loadTLS } from './lazy.js';
-import { lfToCrlf } from './crlf.js';
+import { lfToCrlfStream } from './crlf.js';
 import { Factory, Protocol } from './protocol.js';
 import type { Reactor } from './reactor.js';
 import { Relay, type RelayOptions } from './relay.js';
@@ -277,7 +277,7 @@ class _TLSClientSession {
         idleTimeoutMs: _opts.idleTimeoutMs,
         tap: _opts.tap,
         closeOnEof: { b: _opts.exitOnEof === true || _opts.stdinIsTTY === true },
-        transform: _opts.crlf ? { a: lfToCrlf } : undefined,
+        transform: _opts.crlf ? { a: lfToCrlfStream() } : undefined,
       });
     }
     // Load TLS now, so that loading it is not counted as connect time.

@@ -535,6 +535,44 @@ describe('relay with stdio, exec, system, file', () => {
     expect(sha256(got)).toBe(sha256(payload));
   });
 
+  it('`relay - tcp:..,crlf`: a CR ending one read of stdin and the LF starting the next go out as one CRLF', async () => {
+    let got = Buffer.alloc(0);
+    const ev = new EventEmitter();
+    const srv = await startServer((s) => {
+      s.on('data', (d: Buffer) => {
+        got = Buffer.concat([got, d]);
+        ev.emit('data');
+      });
+      s.on('end', () => {
+        s.end();
+        ev.emit('end');
+      });
+    });
+    const until = (what: string, ok: () => boolean) =>
+      within(
+        new Promise<void>((r) => {
+          const f = () => {
+            if (!ok()) return;
+            ev.off('data', f);
+            ev.off('end', f);
+            r();
+          };
+          ev.on('data', f);
+          ev.on('end', f);
+          f();
+        }),
+        5000,
+        what,
+      );
+    const p = startWirecat(['relay', '-', `tcp:127.0.0.1:${srv.port},crlf`]);
+    p.child.stdin!.write('a\r');
+    await until('the first chunk', () => got.length >= 2);
+    p.child.stdin!.end('\nb\n');
+    await until('the rest', () => got.length >= 6);
+    expect((await p.waitExit(10000)).code, p.stderr).toBe(0);
+    expect(got.toString()).toBe('a\r\nb\r\n');
+  });
+
   it('`relay - file:PATH,create` with stdin a regular file or a pipe writes every byte of stdin, in order', async () => {
     // The file address reads no input: it must not start reading the
     // process's stdin (Node's process.stdin) beside the relay's own reader.
