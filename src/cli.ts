@@ -151,9 +151,27 @@ function spinnerSink(out: Output, inner: EventSink, text: string): EventSink & {
  * @returns The subcommand's name, or undefined.
  */
 export function commandOf(argv: string[]): string | undefined {
-  const first = firstWord(normalizeArgv(argv));
-  return first !== undefined && COMMAND_NAMES.includes(first) && !argv.includes('--get-yargs-completions') ? first : undefined;
+  const norm = normalizeArgv(argv);
+  const first = firstWord(norm);
+  if (first === undefined || !COMMAND_NAMES.includes(first) || argv.includes('--get-yargs-completions')) return undefined;
+  // Only global options may come before it: another command's flag there
+  // (`-o connect listen 9000`) takes the next word as its value, and which
+  // word is the command is for yargs, knowing every command, to decide.
+  for (let i = 0; i < norm.length && norm[i] !== first; i++) {
+    const a = norm[i]!;
+    if (VALUE_OPTIONS.has(a)) i++;
+    else if (!_GLOBAL_SPELLINGS.has(a.startsWith('--') ? a.split('=')[0]! : a) && !/^-v+$/.test(a)) return undefined;
+  }
+  return first;
 }
+
+/** How the global options may be spelled before the command (`--name`, `--no-name`, `-a`). */
+const _GLOBAL_SPELLINGS = new Set(
+  Object.entries(GLOBAL_OPTIONS as Record<string, Options>).flatMap(([k, o]) => {
+    const names = [k, ...(o.alias === undefined ? [] : Array.isArray(o.alias) ? o.alias : [o.alias])].map((n) => (n.length === 1 ? `-${n}` : `--${n}`));
+    return o.type === 'boolean' ? [...names, `--no-${k}`] : names;
+  }),
+);
 
 /**
  * Run the command line on `reactor` and give the exit code. Errors are

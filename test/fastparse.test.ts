@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeArgv } from '../src/cli.js';
+import { commandOf, normalizeArgv } from '../src/cli.js';
 import { parseWithYargs } from '../src/cliparser.js';
 import { GLOBAL_CONFLICTS, GLOBAL_OPTIONS } from '../src/commands/context.js';
 import * as udpSend from '../src/commands/udp-send.js';
@@ -123,5 +123,14 @@ describe('parseFast()', () => {
       ['udp-send', ...H, '--count'],
     ];
     for (const argv of declined) expect({ argv, args: parseFast(normalizeArgv(argv), 'udp-send', udpSend, globals) }).toEqual({ argv, args: undefined });
+  });
+
+  it('commandOf() names the command only when nothing but global options come before it', () => {
+    expect(commandOf(['udp-send', ...H])).toBe('udp-send');
+    expect(commandOf(['-vv', '--json', '-w', '5', '--stats', '-x', '-4', '--no-color', '--timeout=3', 'connect', ...H])).toBe('connect');
+    expect(commandOf(['--stats-file', 'connect', 'udp-send', ...H])).toBe('udp-send');
+    expect(commandOf(['-o', 'connect', 'listen', '9000'])).toBeUndefined();
+    expect(commandOf(['-p', '5000', 'udp-send', ...H])).toBeUndefined();
+    expect(commandOf(['frobnicate'])).toBeUndefined();
   });
 });

@@ -35,6 +35,17 @@ describe('bin/wirecat', () => {
     expect(r.stderr).toMatch(/^wirecat: .*frobnicate/);
   });
 
+  it("a command's flag before the command, with another command's name as its value, is read as the full parser reads it", async () => {
+    // `-o connect` is listen's output file: the command is `listen`, not `connect`.
+    const l = await wirecat(['-o', 'connect', 'listen', '192.0.2.1', '9']);
+    expect(l.stderr).toMatch(/^wirecat: listen: /);
+    expect(l.code).toBe(1);
+    // `-e` is no option of connect's: yargs, knowing every command, names it alone.
+    const c = await wirecat(['-e', 'udp-send', 'connect', '127.0.0.1', '1']);
+    expect(c.stderr).toBe('wirecat: connect: Unknown argument: e\n');
+    expect(c.code).toBe(2);
+  });
+
   it('no subcommand at all exits 2 with one line', async () => {
     const r = await wirecat([]);
     expect(r.code).toBe(2);
