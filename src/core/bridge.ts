@@ -20,8 +20,8 @@ import { type EventSink, nullSink, wantsEvent } from './events.js';
 import { ProcessStreamTransport } from './process.js';
 import { type Address, ClientFactory, Factory, type IConnector, type IListeningPort, type Protocol } from './protocol.js';
 import type { Reactor } from './reactor.js';
-import { Relay, type RelayDirection, type RelayOptions, type RelayResult } from './relay.js';
-import { crlfToLf, lfToCrlfStream } from './crlf.js';
+import { Relay, type RelayDirection, type RelayOptions, type RelayResult, type RelayTransform } from './relay.js';
+import { crlfToLfStream, lfToCrlfStream } from './crlf.js';
 import { StdioTransport } from './stdio.js';
 import type { StreamTransport } from './stream.js';
 import { type EphemeralCertificate, type TLSOptions, ephemeralCertificate, tlsOptionsFrom } from './tls.js';
@@ -292,12 +292,19 @@ export function listenAddress(
  */
 function _crlfTransform(leftCrlf: boolean, rightCrlf: boolean): RelayOptions['transform'] {
   if (!leftCrlf && !rightCrlf) return undefined;
-  const chain = (f: ((b: Buffer) => Buffer) | undefined, g: ((b: Buffer) => Buffer) | undefined) =>
-    f && g ? (b: Buffer) => g(f(b)) : (f ?? g);
+  const chain = (f: RelayTransform | undefined, g: RelayTransform | undefined): RelayTransform | undefined => {
+    if (f === undefined || g === undefined) return f ?? g;
+    const t: RelayTransform = (b: Buffer) => g(f(b));
+    t.flush = () => {
+      const tail = f.flush?.();
+      return tail === undefined ? undefined : g(tail);
+    };
+    return t;
+  };
   return {
     // a → b: read from the left, written to the right.
-    a: chain(leftCrlf ? crlfToLf : undefined, rightCrlf ? lfToCrlfStream() : undefined),
-    b: chain(rightCrlf ? crlfToLf : undefined, leftCrlf ? lfToCrlfStream() : undefined),
+    a: chain(leftCrlf ? crlfToLfStream() : undefined, rightCrlf ? lfToCrlfStream() : undefined),
+    b: chain(rightCrlf ? crlfToLfStream() : undefined, leftCrlf ? lfToCrlfStream() : undefined),
   };
 }
 

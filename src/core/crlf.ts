@@ -54,3 +54,44 @@ export function crlfToLf(chunk: Buffer): Buffer {
   }
   return out.subarray(0, j);
 }
+
+/** A transform of one stream that may hold bytes back until it sees what follows them. */
+export interface StreamTransform {
+  (chunk: Buffer): Buffer;
+  /** At the stream's end: the bytes held back, if any. */
+  flush?: () => Buffer | undefined;
+}
+
+const _CR = Buffer.from([0x0d]);
+
+/**
+ * {@link crlfToLf} for one stream (one relay direction): a CR ending a
+ * chunk is held back until the next chunk shows whether an LF follows it
+ * (then the pair is one LF), and `flush()` gives it back at EOF. Make one
+ * per direction and connection.
+ *
+ * @returns The transform.
+ */
+export function crlfToLfStream(): StreamTransform {
+  let heldCr = false;
+  const t: StreamTransform = (chunk: Buffer) => {
+    if (chunk.length === 0) return chunk;
+    let c = chunk;
+    if (heldCr) {
+      heldCr = false;
+      // An LF after it: the CR goes. Anything else: the CR stays, in front.
+      if (c[0] !== 0x0a) c = Buffer.concat([_CR, c]);
+    }
+    if (c[c.length - 1] === 0x0d) {
+      heldCr = true;
+      c = c.subarray(0, c.length - 1);
+    }
+    return crlfToLf(c);
+  };
+  t.flush = () => {
+    if (!heldCr) return undefined;
+    heldCr = false;
+    return Buffer.from(_CR);
+  };
+  return t;
+}

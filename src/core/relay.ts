@@ -13,11 +13,19 @@ import { ConnectionDone, ConnectionLostError, ProcessDone, ProcessTerminated, Ti
 import type { Hash } from 'node:crypto';
 import { type ConnectionStats, diagnosticsOptions } from './diagnostics.js';
 import { loadCrypto } from './lazy.js';
-import { Protocol } from './protocol.js';
+import { type ITransport, Protocol } from './protocol.js';
 import type { IDelayedCall, IReactorTime } from './task.js';
 
 /** Which way bytes may flow. */
 export type RelayDirection = 'both' | 'a-to-b' | 'b-to-a';
+
+/** Whether two buffers share memory (one is a view into the other, say). */
+function _overlap(x: Buffer, y: Buffer): boolean {
+  return x.buffer === y.buffer && x.byteOffset < y.byteOffset + y.length && y.byteOffset < x.byteOffset + x.length;
+}
+
+/** A rewrite of one direction's bytes (see `RelayOptions.transform`). */
+export type RelayTransform = ((chunk: Buffer) => Buffer) & { flush?: () => Buffer | undefined };
 
 /** Options of {@link Relay}. */
 export interface RelayOptions {
@@ -40,8 +48,12 @@ export interface RelayOptions {
   closeAfterEofMs?: { a?: number; b?: number };
   /** SHA-256 of each direction, into both sides' `stats.extra` (default: `--checksum`'s global switch). */
   checksum?: boolean;
-  /** Rewrite the bytes read on side `a` (or `b`) before they are written to the other side (`--crlf`). */
-  transform?: { a?: (chunk: Buffer) => Buffer; b?: (chunk: Buffer) => Buffer };
+  /**
+   * Rewrite the bytes read on side `a` (or `b`) before they are written to
+   * the other side (`--crlf`). A transform may return a view of its input;
+   * one that holds bytes back gives them from `flush()` at that side's EOF.
+   */
+  transform?: { a?: RelayTransform; b?: RelayTransform };
 }
 
 /** How a relay ended. */
@@ -200,19 +212,34 @@ export class Relay {
     if ((side === this.a && dir === 'b-to-a') || (side === this.b && dir === 'a-to-b')) return true;
     const t = this._opts.transform?.[side.name];
     const out = t === undefined ? data : t(data);
-    const tap = this._opts.tap;
-    tap?.(side.name, out);
+    const transport = this._forward(side, out);
+    // A socket that wrote the chunk at once has no bytes left queued; a
+    // transform's output in memory of its own is not `data`'s (a view of
+    // `data` is).
+    return (
+      this._opts.tap === undefined &&
+      (transport === undefined || !_overlap(out, data) || (transport as { socket?: { writableLength?: number } }).socket?.writableLength === 0)
+    );
+  }
+
+  /** Tap, hash and write `out`, read on `side`, to the other side; its transport when it was written. */
+  private _forward(side: RelaySide, out: Buffer): ITransport | undefined {
+    this._opts.tap?.(side.name, out);
     if (this._hashAtoB !== undefined) (side === this.a ? this._hashAtoB : this._hashBtoA!).update(out);
     const other = this.other(side);
-    if (!other.connected) return tap === undefined;
+    if (!other.connected) return undefined;
     const transport = other.transport!;
     transport.write(out);
-    // A socket that wrote the chunk at once has no bytes left queued.
-    return tap === undefined && (out !== data || (transport as { socket?: { writableLength?: number } }).socket?.writableLength === 0);
+    return transport;
   }
 
   /** @internal */
   _eof(side: RelaySide): void {
+    // What the transform held back (a CR whose LF never came) goes out before the EOF.
+    const dir = this._opts.direction ?? 'both';
+    const forwarding = !((side === this.a && dir === 'b-to-a') || (side === this.b && dir === 'a-to-b'));
+    const tail = forwarding ? this._opts.transform?.[side.name]?.flush?.() : undefined;
+    if (tail !== undefined && tail.length > 0) this._forward(side, tail);
     if (this._opts.closeOnEof?.[side.name]) {
       this._closeBoth();
       return;

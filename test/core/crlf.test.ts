@@ -3,7 +3,7 @@
  * chunk boundaries: a relay direction sees a stream in arbitrary pieces.
  */
 import { describe, expect, it } from 'vitest';
-import { lfToCrlf, lfToCrlfStream } from '../../src/core/crlf.js';
+import { crlfToLfStream, lfToCrlf, lfToCrlfStream } from '../../src/core/crlf.js';
 
 describe('lfToCrlf', () => {
   it('adds a CR before each bare LF and leaves CRLF alone', () => {
@@ -24,5 +24,16 @@ describe('lfToCrlf', () => {
     expect(t1(Buffer.from('a\r')).toString()).toBe('a\r');
     expect(t2(Buffer.from('\n')).toString()).toBe('\r\n');
     expect(t1(Buffer.from('\n')).toString()).toBe('\n');
+  });
+});
+
+describe('crlfToLfStream', () => {
+  it('a CRLF split between two chunks becomes one LF; a CR before anything else stays', () => {
+    const t = crlfToLfStream();
+    const out = ['a\r', '\nb\r\n', 'c\r', 'x', '\r', '', '\n', 'd\r'].map((s) => t(Buffer.from(s)).toString()).join('');
+    expect(out).toBe('a\nb\nc\rx\nd');
+    // The CR that ended the stream comes back at EOF, once.
+    expect(t.flush?.()?.toString()).toBe('\r');
+    expect(t.flush?.()).toBeUndefined();
   });
 });

@@ -51,6 +51,13 @@ describe('RelaySide.dataReceivedBorrowed()', () => {
     expect(b.value().toString()).toBe('hello!');
   });
 
+  it('returns false when a transform gave a view of the chunk and the socket queued it', () => {
+    const b = new SocketLikeTransport(7);
+    const relay = joined(b, { transform: { a: (c) => c.subarray(0, c.length - 1) } });
+    expect(relay.a.dataReceivedBorrowed(Buffer.from('hello\r'))).toBe(false);
+    expect(b.value().toString()).toBe('hello');
+  });
+
   it('returns true for bytes discarded by the direction (b-to-a drops what a sends)', () => {
     const b = new SocketLikeTransport(5);
     const relay = joined(b, { direction: 'b-to-a' });

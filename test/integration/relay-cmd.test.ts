@@ -573,6 +573,47 @@ describe('relay with stdio, exec, system, file', () => {
     expect(got.toString()).toBe('a\r\nb\r\n');
   });
 
+  it('`relay - tcp:..,crlf`: a CRLF the server sends in two reads arrives as one LF; a CR ending the stream still arrives', async () => {
+    let sock: NetSocket | undefined;
+    const conn = new EventEmitter();
+    const srv = await startServer((s) => {
+      sock = s;
+      s.on('data', () => undefined);
+      conn.emit('up');
+    });
+    const p = startWirecat(['relay', '-', `tcp:127.0.0.1:${srv.port},crlf`]);
+    let out = '';
+    p.child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString('latin1');
+      conn.emit('out');
+    });
+    const until = (what: string, ok: () => boolean) =>
+      within(
+        new Promise<void>((r) => {
+          const f = () => {
+            if (!ok()) return;
+            conn.off('up', f);
+            conn.off('out', f);
+            r();
+          };
+          conn.on('up', f);
+          conn.on('out', f);
+          f();
+        }),
+        5000,
+        what,
+      );
+    await until('the connection', () => sock !== undefined);
+    sock!.write('a\r');
+    await until('the first line', () => out.startsWith('a'));
+    sock!.write('\nb\r\n');
+    await until('the second line', () => out.includes('b'));
+    sock!.end('c\r');
+    p.child.stdin!.end();
+    expect((await p.waitExit(10000)).code, p.stderr).toBe(0);
+    expect(out).toBe('a\nb\nc\r');
+  });
+
   it('`relay - file:PATH,create` with stdin a regular file or a pipe writes every byte of stdin, in order', async () => {
     // The file address reads no input: it must not start reading the
     // process's stdin (Node's process.stdin) beside the relay's own reader.
