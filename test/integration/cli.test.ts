@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT, wirecat } from './helpers.js';
 
@@ -37,9 +39,14 @@ describe('bin/wirecat', () => {
 
   it("a command's flag before the command, with another command's name as its value, is read as the full parser reads it", async () => {
     // `-o connect` is listen's output file: the command is `listen`, not `connect`.
-    const l = await wirecat(['-o', 'connect', 'listen', '192.0.2.1', '9']);
-    expect(l.stderr).toMatch(/^wirecat: listen: /);
-    expect(l.code).toBe(1);
+    const dir = mkdtempSync(join(tmpdir(), 'wirecat-cli-'));
+    try {
+      const l = await wirecat(['-o', 'connect', 'listen', '192.0.2.1', '9'], { cwd: dir });
+      expect(l.stderr).toMatch(/^wirecat: listen: /);
+      expect(l.code).toBe(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     // `-e` is no option of connect's: yargs, knowing every command, names it alone.
     const c = await wirecat(['-e', 'udp-send', 'connect', '127.0.0.1', '1']);
     expect(c.stderr).toBe('wirecat: connect: Unknown argument: e\n');
