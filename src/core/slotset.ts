@@ -85,8 +85,22 @@ export class SlotSet<T extends object> implements Iterable<T> {
     this._size = 0;
   }
 
+  /** @returns The items, as `Set.prototype.values()` (in slot order). */
+  values(): IterableIterator<T> {
+    return this[Symbol.iterator]();
+  }
+
+  /**
+   * Call `fn` with each item, as `Set.prototype.forEach()` (in slot order).
+   *
+   * @param fn Called with the item (twice, as a Set passes value and key) and this set.
+   */
+  forEach(fn: (item: T, again: T, set: this) => void): void {
+    for (const item of this) fn(item, item, this);
+  }
+
   /** @returns The items, in slot order; items added while iterating may or may not be visited. */
-  *[Symbol.iterator](): Iterator<T> {
+  *[Symbol.iterator](): IterableIterator<T> {
     const items = this._items;
     for (let i = 0; i < items.length; i++) {
       const item = items[i];

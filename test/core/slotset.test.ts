@@ -78,4 +78,21 @@ describe('SlotSet', () => {
     expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(s.size).toBe(0);
   });
+
+  it('values() and forEach() read it as a Set is read', () => {
+    const s = new SlotSet<{ n: number }>();
+    const a = { n: 1 };
+    const b = { n: 2 };
+    s.add(a).add(b);
+    expect([...s.values()]).toEqual([a, b]);
+    const seen: [number, number][] = [];
+    s.forEach((x, y, set) => {
+      expect(set).toBe(s);
+      seen.push([x.n, y.n]);
+    });
+    expect(seen).toEqual([
+      [1, 1],
+      [2, 2],
+    ]);
+  });
 });
