@@ -47,6 +47,7 @@ import {
 } from './httpproxy.js';
 import { type Address, DatagramProtocol, Factory, type IListeningPort, type InetAddress, Protocol } from './protocol.js';
 import type { Reactor } from './reactor.js';
+import { SlotSet } from './slotset.js';
 import { Relay, type RelayOptions, type RelayResult } from './relay.js';
 import {
   SOCKS4_REP,
@@ -210,7 +211,7 @@ export class ProxyFactory extends Factory {
   /** Tunnels (and UDP associations) open now. */
   activeTunnels = 0;
   /** Client connections open now (handshaking or tunnelling). */
-  readonly connections = new Set<ProxyConnection>();
+  readonly connections = new SlotSet<ProxyConnection>();
   /** Whether the sink shows `accepted`, `proxied`, `closed` events (the others are not built). */
   readonly shows: { accepted: boolean; proxied: boolean; closed: boolean };
   /**

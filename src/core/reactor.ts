@@ -16,6 +16,7 @@ import { CannotListenError, ConnectError, ExitCode, ReactorNotRunning, UsageErro
 import { logMessage } from './log.js';
 import { ProcessTransport, type SpawnOptions } from './process.js';
 import type { ClientFactory, DatagramProtocol, Factory, IConnector, ProcessProtocol } from './protocol.js';
+import { SlotSet } from './slotset.js';
 import { ThreadPool, _setDefaultPool } from './threads.js';
 import { type TLSOptions, connectTLS, listenTLS } from './tls.js';
 import { UDPPort } from './udp.js';
@@ -89,7 +90,8 @@ export class Reactor implements IReactorTime {
   private _stopping: Deferred<void> | undefined = undefined;
   private _runResolve: (() => void) | undefined;
   private _runPromise: Promise<void> | undefined;
-  private readonly _sockets = new Set<net.Socket>();
+  /** Open sockets, destroyed at shutdown (a SlotSet: see slotset.ts for why not a Set). */
+  private readonly _sockets = new SlotSet<net.Socket>();
   /** `_track`, bound once (connectors take it per connection). */
   private readonly _trackSocket = (socket: net.Socket, open: boolean): void => this._track(socket, open);
   private readonly _processes = new Set<ProcessTransport>();

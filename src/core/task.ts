@@ -10,6 +10,7 @@
 
 import { Deferred, Failure, maybeDeferred } from './defer.js';
 import { AlreadyCalledError, AlreadyCancelledError } from './errors.js';
+import { SlotSet } from './slotset.js';
 
 /**
  * A call scheduled for later.
@@ -258,8 +259,8 @@ class _RealCall implements IDelayedCall {
  * time with one of these; nothing runs until a call is scheduled.
  */
 export class RealClock implements IReactorTime {
-  /** @internal Calls scheduled and not yet run or cancelled. */
-  readonly _active = new Set<_RealCall>();
+  /** @internal Calls scheduled and not yet run or cancelled (a SlotSet: see slotset.ts for why not a Set). */
+  readonly _active = new SlotSet<_RealCall>();
   /** Timers scheduled since start, for the diagnostics. */
   timersCreated = 0;
 

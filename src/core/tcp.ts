@@ -11,6 +11,7 @@ import { Deferred, Failure } from './defer.js';
 import { type ConnectionStats, newConnectionStats, counters, recordingConnections, setAddressTexts } from './diagnostics.js';
 import { CancelledError, CannotListenError, TimeoutError, connectErrorFrom } from './errors.js';
 import type { Address, ClientFactory, Factory, IConnector, IListeningPort, InetAddress, Protocol } from './protocol.js';
+import { SlotSet } from './slotset.js';
 import { StreamTransport, logProtocolError } from './stream.js';
 import type { IDelayedCall, IReactorTime } from './task.js';
 
@@ -361,7 +362,7 @@ export class StreamListeningPort implements IListeningPort {
   /** The Node server. */
   readonly server: net.Server;
   /** Transports of the connections accepted and still open. */
-  readonly connections = new Set<StreamTransport>();
+  readonly connections = new SlotSet<StreamTransport>();
   private readonly _factory: Factory;
   private readonly _params: StreamListenParams;
   private _closed: Deferred<void> | undefined;
