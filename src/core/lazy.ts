@@ -19,3 +19,8 @@ export function loadTLS(): typeof import('node:tls') {
 export function loadCrypto(): typeof import('node:crypto') {
   return _require('node:crypto') as typeof import('node:crypto');
 }
+
+/** `node:child_process`, loaded on first call (most commands never start a program). */
+export function loadChildProcess(): typeof import('node:child_process') {
+  return _require('node:child_process') as typeof import('node:child_process');
+}

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { Failure } from './defer.js';
 import { counters, newConnectionStats, type ConnectionStats } from './diagnostics.js';
@@ -19,6 +19,7 @@ import {
   ProcessProtocol as ProcessProtocolBase,
   type ProcessProtocol,
 } from './protocol.js';
+import { loadChildProcess } from './lazy.js';
 import { logProtocolError } from './stream.js';
 
 /** Options of {@link ProcessTransport.spawn}. */
@@ -56,7 +57,7 @@ export class ProcessTransport implements IProcessTransport {
   private constructor(protocol: ProcessProtocol, file: string, args: readonly string[], opts: SpawnOptions) {
     this._protocol = protocol;
     this.stats = newConnectionStats('process', 'local', [file, ...args].join(' '));
-    this.child = spawn(file, args as string[], { env: opts.env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = loadChildProcess().spawn(file, args as string[], { env: opts.env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
   }
 
   /**
