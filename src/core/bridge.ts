@@ -551,9 +551,12 @@ export function bridge(reactor: Reactor, left: AddressSpec, right: AddressSpec, 
     }
     return undefined;
   };
+  // Every pair reads the same options; only a CRLF transform keeps state per pair.
+  const shared = relayOptions();
+  const pairOptions = shared.transform === undefined ? () => shared : relayOptions;
   const factory = new Factory();
   factory.buildProtocol = () => {
-    const relay = new _ForkRelay(relayOptions(), accepted);
+    const relay = new _ForkRelay(pairOptions(), accepted);
     relay.done.addBoth(ended, relay);
     return relay.a;
   };

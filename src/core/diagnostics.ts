@@ -146,7 +146,7 @@ class _ConnectionRecord implements ConnectionStats {
   firstByteAt: number | undefined = undefined;
   closedAt: number | undefined = undefined;
   error: string | undefined = undefined;
-  extra: Record<string, unknown> = {};
+  private _extra: Record<string, unknown> | undefined = undefined;
   private _peer: LazyText;
   private _local: LazyText;
 
@@ -157,6 +157,15 @@ class _ConnectionRecord implements ConnectionStats {
     this._peer = peer;
     this._local = local;
     this.startedAt = performance.now();
+  }
+
+  /** Made on first use: most connections never have any. */
+  get extra(): Record<string, unknown> {
+    return (this._extra ??= {});
+  }
+
+  set extra(v: Record<string, unknown>) {
+    this._extra = v;
   }
 
   get peer(): string {

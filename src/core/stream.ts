@@ -35,6 +35,15 @@ type SocketLike = Duplex & {
   writableNeedDrain?: boolean;
 };
 
+/** An object told when a {@link StreamTransport} closes (see {@link StreamTransportOptions.closeHook}). */
+export interface StreamCloseHook {
+  /**
+   * @param transport The transport that closed.
+   * @param reason Why.
+   */
+  transportClosed(transport: StreamTransport, reason: Failure): void;
+}
+
 /** Options of {@link StreamTransport}. */
 export interface StreamTransportOptions {
   /** This end's address. */
@@ -45,6 +54,12 @@ export interface StreamTransportOptions {
   stats: ConnectionStats;
   /** Called once, after the protocol's `connectionLost`. */
   onClose?: (reason: Failure) => void;
+  /**
+   * Told once, after the protocol's `connectionLost` (and after `onClose`):
+   * a method on an object that exists anyway (a listening port, a
+   * connector) instead of a closure kept per connection.
+   */
+  closeHook?: StreamCloseHook;
   /** Text of the peer for error messages (`host:port` or a path). */
   peerText?: string;
 }
@@ -143,6 +158,7 @@ export class StreamTransport implements ITransport {
   private readonly _host: Address;
   private readonly _peer: Address;
   private readonly _onClose: ((reason: Failure) => void) | undefined;
+  private readonly _closeHook: StreamCloseHook | undefined;
   private readonly _peerText: string | undefined;
   private _producer: IPushProducer | undefined = undefined;
   private _streaming = false;
@@ -170,6 +186,7 @@ export class StreamTransport implements ITransport {
     this._peer = opts.peer;
     this.stats = opts.stats;
     this._onClose = opts.onClose;
+    this._closeHook = opts.closeHook;
     this._peerText = opts.peerText;
     if (this.stats.connectedAt === undefined) this.stats.connectedAt = performance.now();
     counters.connectionsOpened++;
@@ -482,5 +499,6 @@ export class StreamTransport implements ITransport {
       logProtocolError(`${p.constructor.name}.connectionLost`, e);
     }
     this._onClose?.(reason);
+    this._closeHook?.transportClosed(this, reason);
   }
 }

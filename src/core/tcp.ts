@@ -227,7 +227,7 @@ export class StreamConnector implements IConnector {
         peer,
         stats,
         peerText: p.destinationText,
-        onClose: (reason) => this._lost(reason),
+        closeHook: this,
       });
     });
   }
@@ -283,6 +283,11 @@ export class StreamConnector implements IConnector {
       logProtocolError(`${this._factory.constructor.name}.clientConnectionFailed`, e);
     }
     if (this.state === 'disconnected') this._stopFactory();
+  }
+
+  /** @internal The connection closed. */
+  transportClosed(_t: StreamTransport, reason: Failure): void {
+    this._lost(reason);
   }
 
   private _lost(reason: Failure): void {
@@ -467,12 +472,15 @@ export class StreamListeningPort implements IListeningPort {
       host,
       peer,
       stats,
-      onClose: () => {
-        this.connections.delete(t);
-        p.track?.(socket, false);
-      },
+      closeHook: this,
     });
     if (t.connected) this.connections.add(t);
+  }
+
+  /** @internal A connection accepted here closed. */
+  transportClosed(t: StreamTransport): void {
+    this.connections.delete(t);
+    this._params.track?.(t.socket as net.Socket, false);
   }
 }
 
