@@ -22,33 +22,38 @@ export interface RunResult {
   stderr: string;
 }
 
+/** What {@link spawnToEnd} takes: stdin `input`, `cwd`, `env` additions, `timeoutMs`. */
+export interface SpawnOptions {
+  input?: string | Buffer;
+  cwd?: string;
+  env?: Record<string, string>;
+  timeoutMs?: number;
+}
+
 /**
- * Run a program to its end, with a hard time limit.
+ * Run a program to its end, with a hard time limit (past it: SIGKILL and a
+ * rejection naming the command and its stderr so far). A program that exits
+ * without reading its stdin is not an error (EPIPE on our end is ignored).
  *
  * @param file The executable.
  * @param args Its arguments.
- * @param opts `input` for stdin, `env` additions, `timeoutMs` (default 15 s).
+ * @param opts Input, working directory, environment additions, time limit.
+ * @param ms The time limit when `opts.timeoutMs` is not given.
  * @returns Exit code, signal, stdout and stderr.
  */
-export function run(
-  file: string,
-  args: string[],
-  opts: { input?: string | Buffer; env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {},
-): Promise<RunResult> {
+export function spawnToEnd(file: string, args: string[], opts: SpawnOptions, ms: number): Promise<RunResult> {
+  const limit = opts.timeoutMs ?? ms;
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, {
-      cwd: opts.cwd ?? ROOT,
-      env: { ...process.env, NO_COLOR: '1', ...opts.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawn(file, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.stdin.on('error', () => undefined);
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${file} ${args.join(' ')} did not finish within ${opts.timeoutMs ?? 15000} ms`));
-    }, opts.timeoutMs ?? 15000);
+      reject(new Error(`${file} ${args.join(' ')} did not finish within ${limit} ms; stderr so far:\n${Buffer.concat(err).toString()}`));
+    }, limit);
     child.on('error', (e) => {
       clearTimeout(timer);
       reject(e);
@@ -59,6 +64,19 @@ export function run(
     });
     child.stdin.end(opts.input ?? '');
   });
+}
+
+/**
+ * Run a program to its end from the project root, without colour, within
+ * 15 s unless told otherwise ({@link spawnToEnd}).
+ *
+ * @param file The executable.
+ * @param args Its arguments.
+ * @param opts `input` for stdin, `env` additions, `timeoutMs` (default 15 s), `cwd`.
+ * @returns Exit code, signal, stdout and stderr.
+ */
+export function run(file: string, args: string[], opts: SpawnOptions = {}): Promise<RunResult> {
+  return spawnToEnd(file, args, { ...opts, cwd: opts.cwd ?? ROOT, env: { NO_COLOR: '1', ...opts.env } }, 15_000);
 }
 
 /**

@@ -355,6 +355,35 @@ export async function startServer(onConnection: (s: net.Socket) => void, host = 
   return { server, port, close };
 }
 
+/**
+ * A server that collects what its (first) client sends up to the client's
+ * EOF: `got` resolves with it as text, and `onEnd` decides what the server
+ * does then (answer and end, destroy...).
+ *
+ * @param onEnd Called at the client's EOF with the socket and the text.
+ * @param onConnection Called first, for each connection (e.g. to send a banner).
+ * @returns The port, and what arrived.
+ */
+export async function startEofServer(
+  onEnd: (s: net.Socket, text: string) => void,
+  onConnection?: (s: net.Socket) => void,
+): Promise<{ port: number; got: Promise<string> }> {
+  let resolveGot!: (s: string) => void;
+  const got = new Promise<string>((r) => (resolveGot = r));
+  const srv = await startServer((s) => {
+    const parts: Buffer[] = [];
+    s.on('error', () => {});
+    s.on('data', (d: Buffer) => parts.push(d));
+    s.on('end', () => {
+      const text = Buffer.concat(parts).toString();
+      resolveGot(text);
+      onEnd(s, text);
+    });
+    onConnection?.(s);
+  });
+  return { port: srv.port, got };
+}
+
 /** Servers opened by a test, closed in afterEach. */
 export const servers: { close(): Promise<void> }[] = [];
 

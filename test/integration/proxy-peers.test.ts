@@ -16,7 +16,7 @@ import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { wirecat } from './helpers.js';
-import { type Proc, cleanup, closedPort, delay, sha256, startProgram, startServer, startWirecat, waitAccepting, within } from './net-helpers.js';
+import { type Proc, cleanup, closedPort, delay, sha256, startEofServer, startProgram, startServer, startWirecat, waitAccepting, within } from './net-helpers.js';
 import { assertRunnable, missingProgram, runProgram, shouldSkip } from './requirements.js';
 import { type SServer, issue, sServer } from './tls-certs.js';
 
@@ -121,20 +121,8 @@ async function echoOrigin(host = '127.0.0.1'): Promise<number> {
 }
 
 /** A TCP server that reads to the client's EOF, then answers `reply:<what it got>` and ends. */
-async function eofReplyOrigin(): Promise<{ port: number; got: Promise<string> }> {
-  let resolveGot!: (s: string) => void;
-  const got = new Promise<string>((r) => (resolveGot = r));
-  const srv = await startServer((s) => {
-    const parts: Buffer[] = [];
-    s.on('error', () => {});
-    s.on('data', (d: Buffer) => parts.push(d));
-    s.on('end', () => {
-      const text = Buffer.concat(parts).toString();
-      resolveGot(text);
-      setTimeout(() => s.end(`reply:${text}`), 50);
-    });
-  });
-  return { port: srv.port, got };
+function eofReplyOrigin(): Promise<{ port: number; got: Promise<string> }> {
+  return startEofServer((s, text) => setTimeout(() => s.end(`reply:${text}`), 50));
 }
 
 // ---------------------------------------------------------------- the client side

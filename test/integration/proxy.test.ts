@@ -16,7 +16,7 @@ import tls from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ephemeralCertificate } from '../../src/core/tls.js';
 import { run, wirecat } from './helpers.js';
-import { type Client, type Proc, cleanup, closedPort, connectTo, delay, sha256, startServer, startWirecat, within } from './net-helpers.js';
+import { type Client, type Proc, cleanup, closedPort, connectTo, delay, sha256, startEofServer, startServer, startWirecat, within } from './net-helpers.js';
 
 let dir: string;
 let hasIPv6 = false;
@@ -520,20 +520,12 @@ describe('proxy: half-close and bulk', () => {
   });
 
   it.each(tunnels)("%s: after the destination's EOF the client can still send, and it arrives", async (_name, open) => {
-    let resolveGot!: (s: string) => void;
-    const got = new Promise<string>((r) => (resolveGot = r));
-    const srv = await startServer((s) => {
-      const parts: Buffer[] = [];
-      s.on('error', () => {});
-      s.on('data', (d: Buffer) => parts.push(d));
-      s.on('end', () => {
-        resolveGot(Buffer.concat(parts).toString());
-        s.destroy();
-      });
-      s.end('banner-then-eof');
-    });
+    const { port: originPort, got } = await startEofServer(
+      (s) => s.destroy(),
+      (s) => s.end('banner-then-eof'),
+    );
     const { port } = await startProxy();
-    const { c, prefix } = await open(port, '127.0.0.1', srv.port);
+    const { c, prefix } = await open(port, '127.0.0.1', originPort);
     await c.waitEnd(5000);
     expect(c.data.subarray(prefix).toString()).toBe('banner-then-eof');
     c.socket.end('sent after the EOF');

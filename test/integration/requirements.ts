@@ -3,7 +3,8 @@
  * machine (root, a program, a kernel feature): checks that say why not,
  * a skip that is printed and never allowed under CI, and bounded waits.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { type RunResult, type SpawnOptions, spawnToEnd } from './helpers.js';
 
 /** Whether the CI environment variable is set: then nothing may skip. */
 export const IN_CI = Boolean(process.env.CI);
@@ -113,12 +114,7 @@ export class Condition {
 }
 
 /** What a finished program left behind. */
-export interface ProgramResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
+export type ProgramResult = RunResult;
 
 /**
  * Run a program to its end with a hard time limit. Unlike a bare spawn, a
@@ -130,31 +126,6 @@ export interface ProgramResult {
  * @param opts `input` for stdin, `cwd`, `env` additions, `timeoutMs` (default 10 s).
  * @returns Exit code, signal, stdout and stderr.
  */
-export function runProgram(
-  file: string,
-  args: string[],
-  opts: { input?: string | Buffer; cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {},
-): Promise<ProgramResult> {
-  const ms = opts.timeoutMs ?? 10_000;
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.stdin.on('error', () => undefined);
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${file} ${args.join(' ')} did not finish within ${ms} ms; stderr so far:\n${Buffer.concat(err).toString()}`));
-    }, ms);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
-    });
-    child.stdin.end(opts.input ?? '');
-  });
+export function runProgram(file: string, args: string[], opts: SpawnOptions = {}): Promise<ProgramResult> {
+  return spawnToEnd(file, args, opts, 10_000);
 }
